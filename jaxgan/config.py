@@ -1,0 +1,215 @@
+"""The one frozen, validated configuration of a jaxgan run, and how experiments and `--set` overrides build it.
+
+    from jaxgan import config
+    cfg = config.load_experiment("dcgan", overrides=["lr_g=1e-4", "classes=horse,bird"])
+
+An experiment is a module in `experiments/` (shipped as `jaxgan.experiments`) or a path to a `.py` file; either
+defines `get_config() -> Config`. Every field is checked when a `Config` is made: an unknown key or a bad value
+raises `UserError` naming the key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import json
+import pathlib
+import typing
+from typing import Any
+
+from jaxgan.errors import UserError
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MODELS = ("dcgan", "dcgan_tutorial", "sngan")
+LOSSES = ("ns", "minimax", "hinge", "wgan", "ls")
+
+# Keys that only say how long or how chatty a run is: they may change when a run is resumed.
+RUNTIME_KEYS = ("steps", "log_every", "checkpoint_every", "keep_checkpoints", "sample_every")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything that defines a run. Flat on purpose: every key can be set as `--set key=value`."""
+
+    # Model.
+    model: str = "dcgan"
+    z_dim: int = 128
+    g_width: int = 64  # channels of the generator's last hidden block; earlier blocks double it
+    d_width: int = 64  # channels of the discriminator's first block; later blocks double it
+    d_dropout: float = 0.0
+    num_classes: int = 0  # 0: unconditional; >0: models take class labels (set by the conditional experiments)
+    # Objective.
+    loss: str = "ns"
+    r1_gamma: float = 0.0  # weight of the R1 penalty on real data (0: off)
+    gp_weight: float = 0.0  # weight of the WGAN-GP gradient penalty (0: off)
+    # Optimisation.
+    batch_size: int = 64  # global batch, split over all devices
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_dis: int = 1  # discriminator updates per generator update
+    ema_decay: float = 0.999  # EMA of the generator's weights, used for sampling (0: off)
+    # The coursework's training tips.
+    pretrain_d_steps: int = 0  # steps of D-only training against a fixed G before G starts
+    balance: bool = False  # keep D and G at similar skill using D's accuracy on fakes
+    balance_low: float = 0.55  # below this (smoothed) accuracy D gets an extra update
+    balance_high: float = 0.95  # above it D's updates are skipped for the step
+    # Data.
+    classes: tuple[str, ...] = ()  # CIFAR-10 class names to train on; empty: all ten
+    # Run.
+    seed: int = 0
+    steps: int = 2000
+    log_every: int = 25
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    sample_every: int = 0  # steps between fixed-noise sample grids (0: only at the end)
+
+    def __post_init__(self):
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in dataclasses.fields(self)}
+
+    def replace(self, **changes) -> "Config":
+        unknown = sorted(set(changes) - _FIELD_TYPES.keys())
+        if unknown:
+            raise UserError(f"unknown config key '{unknown[0]}' (known keys: {', '.join(_FIELD_TYPES)})")
+        return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        return cls().replace(**values)
+
+    @property
+    def class_ids(self) -> tuple[int, ...]:
+        """CIFAR-10 label ids of the classes trained on, in label order."""
+        names = self.classes or CIFAR10_CLASSES
+        return tuple(sorted(CIFAR10_CLASSES.index(n) for n in names))
+
+
+_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(Config)}
+_HINTS = typing.get_type_hints(Config)
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Turns a value (from Python or from a `--set` string) into the field's type, or raises naming the key."""
+    hint = _HINTS[key]
+    try:
+        if hint is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                return value.lower() in ("true", "1", "yes")
+            if not isinstance(value, (bool, int)):
+                raise ValueError
+            return bool(value)
+        if hint is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if hint is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if typing.get_origin(hint) is tuple:
+            if isinstance(value, str):
+                value = [v for v in (p.strip() for p in value.split(",")) if v]
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            return tuple(value)
+    except (TypeError, ValueError):
+        raise UserError(f"config key '{key}': {value!r} is not a valid {getattr(hint, '__name__', hint)}") from None
+    raise AssertionError(f"unhandled type {hint} for {key}")
+
+
+def _check(ok: bool, key: str, why: str, value: Any):
+    if not ok:
+        raise UserError(f"config key '{key}': {why}, got {value!r}")
+
+
+def _validate(c: Config):
+    for key in _FIELD_TYPES:  # a frozen dataclass: normalise types (1 -> 1.0, list -> tuple) before checking
+        object.__setattr__(c, key, _coerce(key, getattr(c, key)))
+    _check(c.model in MODELS, "model", f"must be one of {', '.join(MODELS)}", c.model)
+    _check(c.loss in LOSSES, "loss", f"must be one of {', '.join(LOSSES)}", c.loss)
+    for key in ("z_dim", "g_width", "d_width", "batch_size", "n_dis", "steps", "log_every", "checkpoint_every",
+                "keep_checkpoints"):
+        _check(getattr(c, key) >= 1, key, "must be at least 1", getattr(c, key))
+    for key in ("num_classes", "pretrain_d_steps", "sample_every", "seed"):
+        _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
+    for key in ("lr_g", "lr_d"):
+        _check(getattr(c, key) > 0, key, "must be positive", getattr(c, key))
+    for key in ("beta1", "beta2", "ema_decay", "d_dropout"):
+        _check(0 <= getattr(c, key) < 1, key, "must be in [0, 1)", getattr(c, key))
+    for key in ("r1_gamma", "gp_weight"):
+        _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
+    _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",
+           f"must satisfy 0 <= balance_low < balance_high ({c.balance_high}) <= 1", c.balance_low)
+    for name in c.classes:
+        _check(name in CIFAR10_CLASSES, "classes",
+               f"unknown class '{name}' (CIFAR-10 classes: {', '.join(CIFAR10_CLASSES)})", ",".join(c.classes))
+    _check(len(set(c.classes)) == len(c.classes), "classes", "lists a class twice", ",".join(c.classes))
+    _check(c.num_classes in (0, len(c.class_ids)), "num_classes",
+           f"must be 0 (unconditional) or the number of classes trained on ({len(c.class_ids)})", c.num_classes)
+
+
+def parse_overrides(items: list[str]) -> dict[str, str]:
+    """`["lr_g=1e-4", "classes=horse,bird"]` -> `{"lr_g": "1e-4", "classes": "horse,bird"}`."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set expects key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+EXPERIMENTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "experiments"
+
+
+def list_experiments() -> list[str]:
+    import jaxgan.experiments as pkg
+
+    return sorted(p.stem for p in pathlib.Path(pkg.__file__).parent.glob("*.py") if not p.stem.startswith("_"))
+
+
+def load_experiment(name: str, overrides: list[str] | dict[str, Any] = ()) -> Config:
+    """The experiment's config with `overrides` applied; `name` is a module of `experiments/` or a `.py` path."""
+    if name.endswith(".py"):
+        path = pathlib.Path(name)
+        if not path.is_file():
+            raise UserError(f"experiment file {name} does not exist")
+        spec = importlib.util.spec_from_file_location(f"jaxgan_experiment_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        if name not in list_experiments():
+            raise UserError(f"unknown experiment '{name}' (known: {', '.join(list_experiments())}, or a path to a .py file)")
+        module = importlib.import_module(f"jaxgan.experiments.{name}")
+    if not hasattr(module, "get_config"):
+        raise UserError(f"experiment '{name}' defines no get_config()")
+    cfg = module.get_config()
+    if isinstance(overrides, (list, tuple)):
+        overrides = parse_overrides(list(overrides))
+    return cfg.replace(**overrides) if overrides else cfg
+
+
+def save_json(cfg: Config, path: pathlib.Path):
+    path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+
+
+def load_json(path: pathlib.Path) -> Config:
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UserError(f"cannot read the run's config {path}: {e}") from None
+    return Config.from_dict(values)
+
+
+def differing_keys(a: Config, b: Config, ignore=RUNTIME_KEYS) -> list[str]:
+    return [k for k in _FIELD_TYPES if k not in ignore and getattr(a, k) != getattr(b, k)]

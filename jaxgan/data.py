@@ -1,0 +1,129 @@
+"""CIFAR-10 from tensorflow-datasets, held in device memory as uint8 and batched on device.
+
+    images, labels = data.load_cifar10("train", data_dir="../shared/tensorflow_datasets", classes=("horse",))
+    batches = data.Batches(images, labels, batch_size=64, n_dis=1, key=jax.random.key(0), mesh=mesh)
+    batch = batches.get(step)   # {"image": uint8 (n_dis, B, 32, 32, 3), "label": int32 (n_dis, B)}
+    x = data.to_float(batch["image"])   # [-1, 1]
+
+The split is read once with `tfds.data_source` (no TensorFlow needed) and copied to every device. Each epoch is a
+permutation drawn on device from `fold_in(key, epoch)`, so the batch of a step depends only on the key and the
+step number: a resumed run sees exactly the batches an uninterrupted one would.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import pathlib
+from concurrent.futures import ThreadPoolExecutor
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from jaxgan.config import CIFAR10_CLASSES
+from jaxgan.errors import UserError
+
+DATASET, VERSION = "cifar10", "3.0.2"
+SPLIT_SIZES = {"train": 50_000, "test": 10_000}
+HOW_TO_GET = ("pass --data-dir (or set TFDS_DATA_DIR) to a tensorflow-datasets folder holding cifar10 3.0.2; "
+              "tfds can prepare one with `tfds build cifar10` where TensorFlow and the network are available")
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path | None:
+    """--data-dir, else $TFDS_DATA_DIR, else None (tfds' own default, which downloads when online)."""
+    data_dir = data_dir or os.environ.get("TFDS_DATA_DIR")
+    return pathlib.Path(data_dir).expanduser() if data_dir else None
+
+
+def load_cifar10(split: str = "train", data_dir=None, classes: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 32, 32, 3), labels int32 (N,)) in the stored order; `classes` keeps only those names.
+
+    Raises `UserError` with one line saying where it looked when the data is missing or incomplete.
+    """
+    import tensorflow_datasets as tfds  # imported here: it is slow to import and only the loader needs it
+
+    if split not in SPLIT_SIZES:
+        raise UserError(f"unknown split '{split}' (known: {', '.join(SPLIT_SIZES)})")
+    for name in classes:
+        if name not in CIFAR10_CLASSES:
+            raise UserError(f"unknown class '{name}' (CIFAR-10 classes: {', '.join(CIFAR10_CLASSES)})")
+    root = resolve_data_dir(data_dir)
+    if root is not None:
+        where = root / DATASET / VERSION
+        if not (where / "dataset_info.json").is_file():
+            raise UserError(f"CIFAR-10 not found: no {DATASET}/{VERSION}/dataset_info.json under {root}; {HOW_TO_GET}")
+    try:
+        source = tfds.data_source(DATASET, split=split, data_dir=None if root is None else str(root),
+                                  download=root is None)
+        n = len(source)
+        if n != SPLIT_SIZES[split]:
+            raise ValueError(f"{n} records instead of {SPLIT_SIZES[split]}")
+        images, labels = _read_all(source, n)
+    except UserError:
+        raise
+    except Exception as e:  # tfds raises many types for missing, partial or corrupt files
+        where = root if root is not None else "tfds' default data dir"
+        raise UserError(f"CIFAR-10 {split} split in {where} is missing or incomplete ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0] if str(e) else ''}); {HOW_TO_GET}") from None
+    if classes:
+        keep = np.isin(labels, [CIFAR10_CLASSES.index(c) for c in classes])
+        images, labels = images[keep], labels[keep]
+    return images, labels
+
+
+def _read_all(source, n: int, chunk: int = 2500) -> tuple[np.ndarray, np.ndarray]:
+    # PNG decoding dominates; PIL releases the GIL while it decodes, so two threads use both cores.
+    def read(start):
+        records = source.__getitems__(list(range(start, min(start + chunk, n))))
+        return (np.stack([r["image"] for r in records]), np.array([r["label"] for r in records], np.int32))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        parts = list(pool.map(read, range(0, n, chunk)))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def to_float(images: jax.Array) -> jax.Array:
+    """uint8 [0, 255] -> float32 [-1, 1]."""
+    return images.astype(jnp.float32) / 127.5 - 1.0
+
+
+def to_uint8(images: jax.Array) -> jax.Array:
+    """float [-1, 1] -> uint8 [0, 255], rounding to nearest."""
+    return jnp.clip(jnp.round((images + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
+
+
+class Batches:
+    """On-device shuffled batches of a dataset held replicated on every device of `mesh`.
+
+    `get(step)` returns the batch for that step, sharded over the mesh's batch axis; nothing goes back to the host.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, n_dis: int, key: jax.Array, mesh):
+        per_step = batch_size * n_dis
+        if len(images) < per_step:
+            raise UserError(f"the dataset has {len(images)} images, fewer than one step needs ({per_step})")
+        self.key, self.n_dis, self.batch_size = key, n_dis, batch_size
+        self.steps_per_epoch = len(images) // per_step  # the remainder of each epoch is dropped
+        replicated = NamedSharding(mesh, P())
+        self.images = jax.device_put(images, replicated)
+        self.labels = jax.device_put(labels.astype(np.int32), replicated)
+        self._perm_epoch, self._perm = -1, None
+        n = len(images)
+        self._permute = jax.jit(lambda k, epoch: jax.random.permutation(jax.random.fold_in(k, epoch), n),
+                                out_shardings=replicated)
+        shard = NamedSharding(mesh, P(None, "batch"))
+        self._gather = jax.jit(functools.partial(_gather, n_dis=n_dis, batch_size=batch_size),
+                               out_shardings={"image": shard, "label": shard})
+
+    def get(self, step: int) -> dict[str, jax.Array]:
+        epoch, index = divmod(int(step), self.steps_per_epoch)
+        if epoch != self._perm_epoch:
+            self._perm, self._perm_epoch = self._permute(self.key, epoch), epoch
+        return self._gather(self.images, self.labels, self._perm, np.int32(index))
+
+
+def _gather(images, labels, perm, index, *, n_dis, batch_size):
+    idx = jax.lax.dynamic_slice_in_dim(perm, index * n_dis * batch_size, n_dis * batch_size)
+    idx = idx.reshape(n_dis, batch_size)
+    return {"image": images[idx], "label": labels[idx]}

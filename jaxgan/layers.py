@@ -1,0 +1,118 @@
+"""Layers the models share: a fast exact nearest-upsample + 3x3 conv, and spectral-normalised conv/dense.
+
+The fast layer reduces to `conv2x2` (a 2x2 'VALID' convolution) whose weight gradient is computed as four matrix
+products instead of XLA:CPU's weight-gradient convolution, which runs at a fraction of the CPU's matmul speed for
+these shapes (2-3x slower, measured in benchmarks/RESULTS.md).
+
+`UpsampleConv` computes conv3x3(nearest_upsample_2x(x)) without building the upsampled image: each of the four
+output phases (even/odd row, even/odd column) only ever sees a 2x2 neighbourhood of the low-resolution input, with
+kernel taps summed where the upsampled pixels repeat. One 2x2 convolution with 4*C_out outputs and a pixel shuffle
+gives the same numbers with ~2.25x fewer FLOPs, and its backward pass avoids the slow weight-gradient kernels of
+XLA:CPU (benchmarks/RESULTS.md). Its parameters are exactly those of `nn.Conv(features, (3, 3))`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+_DN = ("NHWC", "HWIO", "NHWC")
+
+
+def conv2x2(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """2x2 'VALID' stride-1 convolution, NHWC x HWIO kernel (2, 2, C_in, C_out)."""
+    return _conv2x2(x, kernel)
+
+
+@jax.custom_vjp
+def _conv2x2(x, kernel):
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "VALID", dimension_numbers=_DN)
+
+
+def _conv2x2_fwd(x, kernel):
+    return _conv2x2(x, kernel), (x, kernel)
+
+
+def _conv2x2_kernel_grad(x, dy):
+    h, w = dy.shape[1:3]
+    dy2 = dy.reshape(-1, dy.shape[-1])
+    return jnp.stack([jnp.stack([
+        jnp.einsum("nk,no->ko", x[:, a:a + h, b:b + w, :].reshape(-1, x.shape[-1]), dy2) for b in (0, 1)])
+        for a in (0, 1)])
+
+
+def _conv2x2_bwd(residuals, dy):
+    x, kernel = residuals
+    dx = jax.vjp(lambda x: _conv2x2.fun(x, kernel), x)[1](dy)[0]  # XLA's input gradient is fast here
+    return dx, _conv2x2_kernel_grad(x, dy).astype(kernel.dtype)
+
+
+_conv2x2.defvjp(_conv2x2_fwd, _conv2x2_bwd)
+
+
+def upsample_nearest(x: jax.Array, factor: int = 2) -> jax.Array:
+    return jnp.repeat(jnp.repeat(x, factor, axis=1), factor, axis=2)
+
+
+def _phase_taps(w: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
+    # Along one axis, output 2i sees (x[i-1], x[i]) with taps (w0, w1+w2); output 2i+1 sees (x[i], x[i+1]) with
+    # taps (w0+w1, w2).
+    w0, w1, w2 = jnp.split(w, 3, axis=axis)
+    return jnp.concatenate([w0, w1 + w2], axis), jnp.concatenate([w0 + w1, w2], axis)
+
+
+def subpixel_upsample_conv(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """conv3x3_same(upsample_nearest(x, 2), kernel) for NHWC x and HWIO kernel (3, 3, C_in, C_out)."""
+    b, h, w, _ = x.shape
+    c_out = kernel.shape[-1]
+    phases = []
+    for rows in _phase_taps(kernel, 0):
+        phases.extend(_phase_taps(rows, 1))  # order (row phase, col phase): (0,0) (0,1) (1,0) (1,1)
+    k2 = jnp.concatenate(phases, axis=-1)  # (2, 2, C_in, 4 * C_out)
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    y = conv2x2(xp, k2)  # (b, h+1, w+1, 4*C_out)
+    y = y.reshape(b, h + 1, w + 1, 2, 2, c_out)
+    # Phase (a, c) of output pixel (i, j) is window (i + a, j + c) of the padded input.
+    rows = [jnp.stack([y[:, a:a + h, c:c + w, a, c, :] for c in (0, 1)], axis=3) for a in (0, 1)]
+    return jnp.stack(rows, axis=2).reshape(b, 2 * h, 2 * w, c_out)
+
+
+class UpsampleConv(nn.Module):
+    """Nearest-neighbour 2x upsampling followed by a 3x3 'SAME' convolution (computed the fast, exact way)."""
+
+    features: int
+    use_bias: bool = True
+    kernel_init: Any = nn.initializers.lecun_normal()
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features))
+        y = subpixel_upsample_conv(x.astype(self.dtype or x.dtype), kernel.astype(self.dtype or x.dtype))
+        if self.use_bias:
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,)).astype(y.dtype)
+        return y
+
+
+class SNConv(nn.Module):
+    """A spectrally normalised `nn.Conv` (Miyato et al. 2018); `u` lives in the 'batch_stats' collection."""
+
+    features: int
+    kernel_size: tuple[int, int] = (3, 3)
+    strides: tuple[int, int] = (1, 1)
+    padding: Any = "SAME"
+
+    @nn.compact
+    def __call__(self, x, train: bool):
+        conv = nn.Conv(self.features, self.kernel_size, self.strides, self.padding)
+        return nn.SpectralNorm(conv)(x, update_stats=train)
+
+
+class SNDense(nn.Module):
+    features: int
+
+    @nn.compact
+    def __call__(self, x, train: bool):
+        return nn.SpectralNorm(nn.Dense(self.features))(x, update_stats=train)

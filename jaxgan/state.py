@@ -1,0 +1,88 @@
+"""The GAN's whole training state as one immutable pytree, and its creation from a config.
+
+    state = jaxgan.state.create(cfg)
+
+`GANState` holds both networks' parameters and their non-trainable statistics (batch norm running averages,
+spectral-norm power-iteration vectors), both optax optimizer states, the EMA generator, the step counter, the root
+PRNG key (as raw key data, so checkpoints store plain arrays) and the balance control's smoothed D accuracy.
+Every key a run uses is derived from the config's seed by `fold_in`, by purpose and then by step: never reused.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxgan import models
+from jaxgan.config import Config
+
+# Purposes of the keys derived from the seed. Each is folded into the root key exactly once.
+KEY_INIT_G, KEY_INIT_D, KEY_TRAIN, KEY_DATA = 0, 1, 2, 3
+BALANCE_START = 0.75  # D's smoothed accuracy on fakes starts in the middle of a typical band
+
+
+@flax.struct.dataclass
+class GANState:
+    step: jax.Array  # int32: training steps completed
+    g_params: Any
+    g_stats: Any  # {"batch_stats": ...} or {}
+    d_params: Any
+    d_stats: Any
+    g_opt_state: Any
+    d_opt_state: Any
+    ema_params: Any  # EMA of g_params: the generator that samples
+    ema_stats: Any  # EMA of g_stats, the running statistics that go with ema_params
+    rng: jax.Array  # uint32 key data of the training key; step s uses fold_in(key, s)
+    d_fake_acc: jax.Array  # float32: smoothed accuracy of D on generated images (balance control)
+
+    @property
+    def key(self) -> jax.Array:
+        return jax.random.wrap_key_data(self.rng)
+
+
+def root_key(cfg: Config, purpose: int) -> jax.Array:
+    return jax.random.fold_in(jax.random.key(cfg.seed), purpose)
+
+
+def optimizers(cfg: Config) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
+    g_tx = optax.adam(cfg.lr_g, b1=cfg.beta1, b2=cfg.beta2)
+    d_tx = optax.adam(cfg.lr_d, b1=cfg.beta1, b2=cfg.beta2)
+    return g_tx, d_tx
+
+
+def _split(variables) -> tuple[Any, Any]:
+    variables = dict(variables)
+    params = variables.pop("params")
+    return params, variables
+
+
+def create(cfg: Config) -> GANState:
+    """A fresh state; the same config (seed included) always gives bit-identical arrays."""
+    g, d = models.build(cfg)
+    z = jnp.zeros((2, cfg.z_dim), jnp.float32)
+    y = jnp.zeros((2,), jnp.int32)
+    x = jnp.zeros((2, 32, 32, 3), jnp.float32)
+    g_params, g_stats = _split(g.init(root_key(cfg, KEY_INIT_G), z, y, train=False))
+    d_params, d_stats = _split(d.init(root_key(cfg, KEY_INIT_D), x, y, train=False))
+    g_tx, d_tx = optimizers(cfg)
+    return GANState(
+        step=jnp.zeros((), jnp.int32),
+        g_params=g_params, g_stats=g_stats, d_params=d_params, d_stats=d_stats,
+        g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
+        # Own buffers, not aliases of G's: the step donates the state and each buffer may be donated only once.
+        ema_params=jax.tree.map(jnp.copy, g_params), ema_stats=jax.tree.map(jnp.copy, g_stats),
+        rng=jax.random.key_data(root_key(cfg, KEY_TRAIN)),
+        d_fake_acc=jnp.full((), BALANCE_START, jnp.float32),
+    )
+
+
+def abstract(cfg: Config) -> GANState:
+    """Shapes and dtypes of `create(cfg)` without computing it (the restore target for checkpoints)."""
+    return jax.eval_shape(lambda: create(cfg))
+
+
+def num_params(tree) -> int:
+    return sum(x.size for x in jax.tree.leaves(tree))
