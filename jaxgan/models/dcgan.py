@@ -41,10 +41,11 @@ class Generator(nn.Module):
     def __call__(self, z, y=None, train: bool = True):
         if self.num_classes:
             z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1], name="class_embed")(y)], axis=-1)
-        x = nn.Dense(4 * 4 * 4 * self.width)(z).reshape(z.shape[0], 4, 4, 4 * self.width)
+        # No bias before batch norm: it would be cancelled, and its zero gradient only feeds Adam noise.
+        x = nn.Dense(4 * 4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, 4 * self.width)
         x = nn.relu(_bn(self.axis_name, train)(x))
         for features in (2 * self.width, self.width):
-            x = nn.relu(_bn(self.axis_name, train)(UpsampleConv(features)(x)))
+            x = nn.relu(_bn(self.axis_name, train)(UpsampleConv(features, use_bias=False)(x)))
         return jnp.tanh(UpsampleConv(3)(x))
 
 

@@ -24,10 +24,12 @@ class GBlock(nn.Module):
     @nn.compact
     def __call__(self, x, train: bool):
         bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=self.axis_name)
-        h = UpsampleConv(self.features)(nn.relu(bn()(x)))
-        h = nn.Conv(self.features, (3, 3))(nn.relu(bn()(h)))
+        # No biases in G's blocks: every block output reaches the generator's output only through a later batch
+        # norm, which cancels a per-channel constant; their zero gradients would only feed Adam noise.
+        h = UpsampleConv(self.features, use_bias=False)(nn.relu(bn()(x)))
+        h = nn.Conv(self.features, (3, 3), use_bias=False)(nn.relu(bn()(h)))
         # A 1x1 conv commutes with nearest upsampling: do it on the small image.
-        return h + upsample_nearest(nn.Conv(self.features, (1, 1))(x))
+        return h + upsample_nearest(nn.Conv(self.features, (1, 1), use_bias=False)(x))
 
 
 class Generator(nn.Module):
@@ -39,7 +41,7 @@ class Generator(nn.Module):
     def __call__(self, z, y=None, train: bool = True):
         if self.num_classes:
             z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1], name="class_embed")(y)], axis=-1)
-        x = nn.Dense(4 * 4 * self.width)(z).reshape(z.shape[0], 4, 4, self.width)
+        x = nn.Dense(4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, self.width)
         for _ in range(3):
             x = GBlock(self.width, self.axis_name)(x, train)
         x = nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=self.axis_name)(x)

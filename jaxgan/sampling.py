@@ -1,0 +1,84 @@
+"""Images from a trained generator: seeded latents, the EMA generator in inference mode, PNG grids.
+
+    images, labels = sampling.sample(cfg, state, n=64, seed=0)     # uint8 (n, 32, 32, 3), int32 (n,) or None
+    sampling.save_grid(images, "grid.png")
+
+Latent i of seed s is drawn from `fold_in(key(s), i)`, and the generator runs with its running batch norm
+statistics, so an image depends only on (seed, index): the same seed gives the same images at any batch size,
+and the first k of n samples are the samples of n=k.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan import data, models
+from jaxgan.config import Config
+from jaxgan.state import GANState
+
+KEY_LATENT, KEY_LABEL = 0, 1
+
+
+def latents(seed: int, start: int, count: int, z_dim: int) -> jax.Array:
+    base = jax.random.fold_in(jax.random.key(seed), KEY_LATENT)
+    idx = jnp.arange(start, start + count)
+    return jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(base, i), (z_dim,)))(idx)
+
+
+@functools.lru_cache(maxsize=8)
+def _generator(cfg: Config):
+    g, _ = models.build(cfg)
+
+    @jax.jit
+    def generate(params, stats, z, y):
+        images = g.apply({"params": params, **stats}, z, y if cfg.num_classes else None, train=False)
+        return data.to_uint8(images)
+
+    return generate
+
+
+def default_labels(cfg: Config, n: int) -> np.ndarray | None:
+    """Class i % num_classes for sample i: every class equally often, in a fixed order."""
+    return (np.arange(n) % cfg.num_classes).astype(np.int32) if cfg.num_classes else None
+
+
+def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, batch_size: int = 500,
+           use_ema: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` images (uint8, NHWC) from the EMA generator (or G itself with `use_ema=False`) and their labels."""
+    generate = _generator(cfg)
+    params, stats = (state.ema_params, state.ema_stats) if use_ema else (state.g_params, state.g_stats)
+    labels = default_labels(cfg, n) if labels is None else np.asarray(labels, np.int32)
+    out = []
+    for start in range(0, n, batch_size):
+        count = min(batch_size, n - start)
+        z = latents(seed, start, batch_size, cfg.z_dim)  # a fixed shape: one compiled generator for every batch
+        y = jnp.zeros((batch_size,), jnp.int32) if labels is None else jnp.asarray(
+            np.pad(labels[start:start + count], (0, batch_size - count)))
+        out.append(np.asarray(generate(params, stats, z, y))[:count])
+    return np.concatenate(out), labels
+
+
+def grid(images: np.ndarray, ncol: int | None = None, pad: int = 2) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad, 3) image on a white background."""
+    n, h, w, c = images.shape
+    ncol = ncol or math.ceil(math.sqrt(n))
+    nrow = math.ceil(n / ncol)
+    out = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad, c), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, q = divmod(i, ncol)
+        out[pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = img
+    return out
+
+
+def save_grid(images: np.ndarray, path: str | pathlib.Path, ncol: int | None = None, scale: int = 1):
+    from PIL import Image
+
+    img = Image.fromarray(grid(images, ncol))
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    img.save(path)

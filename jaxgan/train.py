@@ -1,0 +1,114 @@
+"""The training loop around the pure step: the run folder, resuming, logging, checkpoints, sample grids.
+
+    state = jaxgan.train.train(cfg, "runs/dcgan", data_dir="../shared/tensorflow_datasets")
+
+The run folder (WORKDIR):
+    config.json       the full config (re-running with another non-runtime value is refused)
+    metrics.jsonl     one JSON line per logging step
+    checkpoints/      orbax checkpoints every `checkpoint_every` steps and at the end; the last `keep_checkpoints`
+    samples/          step_XXXXXX.png: the EMA generator on fixed noise every `sample_every` steps and at the end
+Running the same command again resumes from the latest checkpoint; a larger `--steps` trains on.
+Metrics stay on the device except on logging steps; nothing else syncs the host inside the loop.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import jax
+import numpy as np
+
+from jaxgan import checkpoint, config as config_lib, data, parallel, sampling, state as state_lib, step as step_lib
+from jaxgan.config import Config
+from jaxgan.errors import UserError
+
+GRID_SEED, GRID_SIZE = 1234, 64
+
+
+def prepare_workdir(cfg: Config, workdir: pathlib.Path):
+    """Creates the run folder, or checks that an existing one was made by the same config."""
+    if workdir.exists() and not workdir.is_dir():
+        raise UserError(f"--workdir {workdir} exists and is not a folder")
+    workdir.mkdir(parents=True, exist_ok=True)
+    saved = workdir / "config.json"
+    if saved.exists():
+        old = config_lib.load_json(saved)
+        diff = config_lib.differing_keys(old, cfg)
+        if diff:
+            k = diff[0]
+            raise UserError(f"{workdir} holds a run with {k}={getattr(old, k)!r}, not {getattr(cfg, k)!r}; "
+                            f"resume it with the same config or use a new --workdir")
+    config_lib.save_json(cfg, saved)
+
+
+def load_train_data(cfg: Config, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """Train images and labels, labels numbered 0..k-1 in the order of `cfg.class_ids`."""
+    images, labels = data.load_cifar10("train", data_dir, cfg.classes)
+    return images, np.searchsorted(np.array(cfg.class_ids), labels).astype(np.int32)
+
+
+def _format(m: dict, images_per_s: float) -> str:
+    return (f"{images_per_s:5.0f} img/s  D {m['d_loss']:.3f}  G {m['g_loss']:.3f}  "
+            f"D(x) {m['d_real']:.2f}  D(G(z)) {m['d_fake']:.2f}")
+
+
+def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None) -> state_lib.GANState:
+    from tqdm import tqdm
+
+    workdir = pathlib.Path(workdir)
+    prepare_workdir(cfg, workdir)
+    mesh = mesh or parallel.make_mesh()
+    parallel.check_batch_divides(cfg.batch_size, mesh)
+    images, labels = load_train_data(cfg, data_dir)
+    batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, state_lib.root_key(cfg, state_lib.KEY_DATA), mesh)
+    ckpt = checkpoint.Checkpointer(workdir / "checkpoints", cfg.keep_checkpoints)
+    state = ckpt.restore_latest(cfg, mesh)
+    state = parallel.replicate(state_lib.create(cfg), mesh) if state is None else state
+    start = int(state.step)
+    if start >= cfg.steps:
+        print(f"{workdir}: already trained for {start} steps (--steps {cfg.steps}); nothing to do")
+        return state
+    (workdir / "samples").mkdir(exist_ok=True)
+    train_step = step_lib.make_train_step(cfg, mesh)
+    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
+               desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
+    log = (workdir / "metrics.jsonl").open("a")
+    last_time, last_step, step = time.perf_counter(), start, start
+    try:
+        for step in range(start, cfg.steps):
+            state, metrics = train_step(state, batches.get(step))
+            done = step + 1
+            if done % cfg.log_every == 0 or done == cfg.steps:
+                m = {k: float(v) for k, v in jax.device_get(metrics).items()}  # the loop's only host sync
+                now = time.perf_counter()
+                ips = (done - last_step) * cfg.batch_size / (now - last_time)
+                last_time, last_step = now, done
+                log.write(json.dumps({"step": done, "images_per_s": round(ips, 1), **m}) + "\n")
+                log.flush()
+                bar.set_postfix_str(_format(m, ips), refresh=False)
+                bar.update(done - bar.n)
+            if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+                ckpt.save(done, state)
+            if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
+                write_grid(cfg, state, workdir, done)
+    except KeyboardInterrupt:
+        if step > start:  # keep what was trained: the next run resumes here
+            ckpt.save(int(state.step), state)
+        ckpt.wait()
+        bar.close()
+        raise
+    finally:
+        log.close()
+    bar.close()
+    write_grid(cfg, state, workdir, cfg.steps)
+    ckpt.wait()
+    ckpt.close()
+    return state
+
+
+def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int) -> pathlib.Path:
+    images, _ = sampling.sample(cfg, state, GRID_SIZE, seed=GRID_SEED, batch_size=GRID_SIZE)
+    path = workdir / "samples" / f"step_{step:06d}.png"
+    sampling.save_grid(images, path, ncol=8)
+    return path

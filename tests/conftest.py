@@ -1,0 +1,47 @@
+"""Shared fixtures: the prepared CIFAR-10 beside the project, loaded once, and small fast configs."""
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+import jaxgan
+from jaxgan import data
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+DATA_DIR = pathlib.Path(os.environ.get("JAXGAN_TEST_DATA_DIR", REPO.parent / "shared" / "tensorflow_datasets"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> pathlib.Path:
+    if not (DATA_DIR / "cifar10").is_dir():
+        msg = f"prepared CIFAR-10 not found at {DATA_DIR} (set JAXGAN_TEST_DATA_DIR)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def cifar_train(data_dir) -> tuple[np.ndarray, np.ndarray]:
+    return data.load_cifar10("train", data_dir)
+
+
+def tiny_config(**changes) -> jaxgan.Config:
+    """A DCGAN small enough to compile and step in a second or two on CPU."""
+    base = dict(model="dcgan", z_dim=16, g_width=8, d_width=8, batch_size=16, steps=4, log_every=1,
+                checkpoint_every=2, ema_decay=0.9)
+    base.update(changes)
+    return jaxgan.Config(**base)
+
+
+@pytest.fixture
+def tiny():
+    return tiny_config
+
+
+@pytest.fixture(scope="session")
+def small_images(cifar_train) -> tuple[np.ndarray, np.ndarray]:
+    """The first 512 training images: enough for several small steps."""
+    images, labels = cifar_train
+    return images[:512], labels[:512]

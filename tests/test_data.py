@@ -1,0 +1,80 @@
+import json
+import shutil
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import data, parallel
+from jaxgan.config import CIFAR10_CLASSES
+from jaxgan.errors import UserError
+
+
+def test_train_split_has_5000_images_per_class(cifar_train):
+    images, labels = cifar_train
+    assert images.shape == (50_000, 32, 32, 3) and images.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), [5000] * 10)
+    # The per-channel mean the official release is known for.
+    np.testing.assert_allclose(images.reshape(-1, 3).mean(0) / 255, [0.4914, 0.4822, 0.4465], atol=1e-3)
+
+
+def test_class_subset(data_dir):
+    images, labels = data.load_cifar10("test", data_dir, classes=("horse", "bird"))
+    assert len(images) == 2000
+    assert set(np.unique(labels)) == {CIFAR10_CLASSES.index("horse"), CIFAR10_CLASSES.index("bird")}
+
+
+def test_batches_scale_to_minus_one_one_and_cover_each_image_once_per_epoch(small_images):
+    images, labels = small_images
+    images = images[:96]
+    mesh = parallel.make_mesh()
+    batches = data.Batches(images, labels[:96], batch_size=16, n_dis=2, key=jax.random.key(0), mesh=mesh)
+    assert batches.steps_per_epoch == 3
+    seen = np.concatenate([np.asarray(batches.get(s)["image"]).reshape(-1, 32, 32, 3) for s in range(3)])
+    # Same multiset of images as the dataset, in a new order.
+    key = lambda a: sorted(map(bytes, a))
+    assert key(seen) == key(images)
+    assert not np.array_equal(seen, images)
+    x = np.asarray(data.to_float(batches.get(0)["image"]))
+    assert x.min() >= -1.0 and x.max() <= 1.0 and x.min() < -0.9 and x.max() > 0.9
+    # Deterministic in the step; a new epoch has a new order.
+    np.testing.assert_array_equal(batches.get(1)["image"], batches.get(1)["image"])
+    assert not np.array_equal(batches.get(0)["label"], batches.get(3)["label"])
+
+
+def test_uint8_round_trip():
+    x = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    np.testing.assert_array_equal(data.to_uint8(data.to_float(x)), x)
+
+
+def test_missing_data_dir_names_where_it_looked(tmp_path):
+    with pytest.raises(UserError, match=str(tmp_path)):
+        data.load_cifar10("train", tmp_path)
+
+
+def test_incomplete_data_is_reported(tmp_path, data_dir):
+    src = data_dir / "cifar10" / "3.0.2"
+    dst = tmp_path / "cifar10" / "3.0.2"
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        if "train" not in f.name:
+            shutil.copy(f, dst / f.name)
+    with pytest.raises(UserError, match="missing or incomplete"):
+        data.load_cifar10("train", tmp_path)
+
+
+def test_unknown_class_and_split(data_dir):
+    with pytest.raises(UserError, match="unicorn"):
+        data.load_cifar10("train", data_dir, classes=("unicorn",))
+    with pytest.raises(UserError, match="split"):
+        data.load_cifar10("validation", data_dir)
+
+
+def test_mock_data_through_tfds_testing(monkeypatch):
+    """The loader works on tfds' mock data too (how flax's examples test their pipelines)."""
+    import tensorflow_datasets as tfds
+
+    monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
+    with tfds.testing.mock_data(num_examples=40, policy=tfds.testing.MockPolicy.USE_CODE):
+        images, labels = data.load_cifar10("train", None)
+    assert images.shape == (40, 32, 32, 3) and labels.shape == (40,)

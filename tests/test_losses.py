@@ -1,0 +1,60 @@
+"""Losses against values computed by hand."""
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import losses
+
+REAL = jnp.array([2.0, -1.0])
+FAKE = jnp.array([0.5, -3.0])
+
+
+def sig(x):
+    return 1 / (1 + math.exp(-x))
+
+
+def test_non_saturating_is_the_original_gan_objective_with_probabilities():
+    # D: -[log D(x) + log(1 - D(G(z)))], averaged; G: -log D(G(z)).
+    d = -np.mean([math.log(sig(2.0)), math.log(sig(-1.0))]) - np.mean([math.log(1 - sig(0.5)), math.log(1 - sig(-3.0))])
+    g = -np.mean([math.log(sig(0.5)), math.log(sig(-3.0))])
+    np.testing.assert_allclose(losses.discriminator_loss("ns", REAL, FAKE), d, rtol=1e-6)
+    np.testing.assert_allclose(losses.generator_loss("ns", FAKE), g, rtol=1e-6)
+    mm = np.mean([math.log(1 - sig(0.5)), math.log(1 - sig(-3.0))])
+    np.testing.assert_allclose(losses.generator_loss("minimax", FAKE), mm, rtol=1e-6)
+
+
+def test_hinge():
+    # relu(1 - 2) = 0, relu(1 + 1) = 2 -> 1;  relu(1 + 0.5) = 1.5, relu(1 - 3) = 0 -> 0.75
+    np.testing.assert_allclose(losses.discriminator_loss("hinge", REAL, FAKE), 1.75, rtol=1e-6)
+    np.testing.assert_allclose(losses.generator_loss("hinge", FAKE), 1.25, rtol=1e-6)
+
+
+def test_wasserstein_and_least_squares():
+    np.testing.assert_allclose(losses.discriminator_loss("wgan", REAL, FAKE), -1.25 - 0.5, rtol=1e-6)
+    np.testing.assert_allclose(losses.generator_loss("wgan", FAKE), 1.25, rtol=1e-6)
+    # 0.5 * (mean((1, 4)) + mean((0.25, 9))) = 0.5 * (2.5 + 4.625)
+    np.testing.assert_allclose(losses.discriminator_loss("ls", REAL, FAKE), 3.5625, rtol=1e-6)
+    np.testing.assert_allclose(losses.generator_loss("ls", FAKE), 0.5 * (0.25 + 16) / 2, rtol=1e-6)
+
+
+def test_unknown_loss():
+    with pytest.raises(ValueError):
+        losses.generator_loss("nope", FAKE)
+
+
+def test_r1_and_gradient_penalty_of_a_linear_critic():
+    # logit = <w, x> has input gradient w everywhere: R1 = |w|^2, GP = (|w| - 1)^2.
+    w = jnp.array([3.0, 4.0])
+    fn = lambda x: x @ w
+    x = jax.random.normal(jax.random.key(0), (5, 2))
+    np.testing.assert_allclose(losses.r1_penalty(fn, x), 25.0, rtol=1e-6)
+    np.testing.assert_allclose(losses.gradient_penalty(fn, x, -x, jax.random.key(1)), 16.0, rtol=1e-5)
+
+
+def test_r1_of_a_quadratic_critic():
+    # logit = sum(x^2) has gradient 2x, so R1 = mean over images of 4 |x|^2.
+    x = jnp.array([[1.0, 2.0], [0.0, 1.0]])
+    np.testing.assert_allclose(losses.r1_penalty(lambda x: jnp.sum(x ** 2, axis=-1), x), (4 * 5 + 4 * 1) / 2, rtol=1e-6)

@@ -1,0 +1,56 @@
+"""Data parallelism: 8 (fake CPU) devices give what 1 device gives for the same global batch.
+
+Runs in a subprocess because the number of CPU devices is fixed when JAX starts.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    import jax, numpy as np
+    from jaxgan import data, parallel, state as state_lib, step as step_lib
+    from tests.conftest import tiny_config
+
+    assert len(jax.devices()) == 8, jax.devices()
+    cfg = tiny_config(**json.loads(sys.argv[1]))
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, 256).astype(np.int32)
+
+    def train(devices, steps=3):
+        mesh = parallel.make_mesh(devices)
+        st = parallel.replicate(state_lib.create(cfg), mesh)
+        batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, jax.random.key(0), mesh)
+        train_step = step_lib.make_train_step(cfg, mesh)
+        for i in range(steps):
+            st, m = train_step(st, batches.get(i))
+        return jax.device_get(st), jax.device_get(m)
+
+    one, m1 = train(jax.devices()[:1])
+    eight, m8 = train(jax.devices())
+    diffs = jax.tree.leaves(jax.tree.map(lambda a, b: float(np.max(np.abs(np.asarray(a, np.float64) - b))), one, eight))
+    print(json.dumps({"max_diff": max(diffs), "d_loss": [float(m1["d_loss"]), float(m8["d_loss"])]}))
+""")
+
+
+def run_on_8_devices(changes: dict) -> dict:
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(changes)], env=env, cwd=root,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_eight_devices_match_one_device_with_batch_norm():
+    r = run_on_8_devices({"batch_size": 32})
+    assert r["max_diff"] < 1e-5, r
+
+
+def test_eight_devices_match_one_device_sngan_hinge_n_dis_2():
+    r = run_on_8_devices({"model": "sngan", "g_width": 16, "d_width": 16, "loss": "hinge", "n_dis": 2,
+                          "batch_size": 16})
+    assert r["max_diff"] < 1e-5, r

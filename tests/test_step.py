@@ -1,0 +1,110 @@
+"""The pure train step: which network each phase may change, determinism, no retracing, the training tips."""
+import chex
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import data, parallel, state as state_lib, step as step_lib
+from tests.conftest import tiny_config
+
+
+def run(cfg, images, labels, n_steps, phases=("d", "g"), max_traces=None, st=None):
+    mesh = parallel.make_mesh()
+    st = parallel.replicate(state_lib.create(cfg), mesh) if st is None else st
+    batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, state_lib.root_key(cfg, state_lib.KEY_DATA), mesh)
+    train_step = step_lib.make_train_step(cfg, mesh, phases=phases, max_traces=max_traces)
+    metrics = []
+    for i in range(int(st.step), int(st.step) + n_steps):
+        st, m = train_step(st, batches.get(i))
+        metrics.append(jax.device_get(m))
+    return st, metrics
+
+
+def host(tree):
+    return jax.tree.map(np.asarray, jax.device_get(tree))
+
+
+def g_part(st):
+    return host((st.g_params, st.g_stats, st.g_opt_state, st.ema_params, st.ema_stats))
+
+
+def d_part(st):
+    return host((st.d_params, st.d_stats, st.d_opt_state))
+
+
+@pytest.fixture(scope="module")
+def before():
+    return host(state_lib.create(tiny_config()))
+
+
+def test_d_update_leaves_g_bit_identical(small_images, before):
+    st, _ = run(tiny_config(), *small_images, 2, phases=("d",))
+    chex.assert_trees_all_equal(g_part(st), (before.g_params, before.g_stats, before.g_opt_state,
+                                             before.ema_params, before.ema_stats))
+    assert not np.array_equal(host(st.d_params)["Conv_0"]["kernel"], before.d_params["Conv_0"]["kernel"])
+
+
+def test_g_update_leaves_d_bit_identical(small_images, before):
+    st, _ = run(tiny_config(), *small_images, 2, phases=("g",))
+    chex.assert_trees_all_equal(d_part(st), (before.d_params, before.d_stats, before.d_opt_state))
+    assert not np.array_equal(host(st.g_params)["Dense_0"]["kernel"], before.g_params["Dense_0"]["kernel"])
+
+
+def test_same_seed_same_parameters_and_another_seed_differs(small_images):
+    a, _ = run(tiny_config(), *small_images, 3)
+    b, _ = run(tiny_config(), *small_images, 3)
+    chex.assert_trees_all_equal(host(a), host(b))
+    c, _ = run(tiny_config(seed=1), *small_images, 3)
+    assert not np.array_equal(host(c.g_params)["Dense_0"]["kernel"], host(a.g_params)["Dense_0"]["kernel"])
+
+
+@pytest.mark.parametrize("changes", [{}, {"n_dis": 2, "balance": True, "loss": "hinge", "r1_gamma": 1.0}])
+def test_no_retracing_after_the_first_step(small_images, changes):
+    chex.clear_trace_counter()  # chex counts traces per function across the whole session
+    st, metrics = run(tiny_config(**changes), *small_images, 4, max_traces=1)  # chex raises on a second trace
+    assert int(st.step) == 4 and all(np.isfinite(m["d_loss"]) and np.isfinite(m["g_loss"]) for m in metrics)
+
+
+def test_pretraining_trains_d_alone_first(small_images, before):
+    st, metrics = run(tiny_config(pretrain_d_steps=2), *small_images, 2)
+    chex.assert_trees_all_equal(g_part(st), (before.g_params, before.g_stats, before.g_opt_state,
+                                             before.ema_params, before.ema_stats))
+    assert [int(m["pretraining"]) for m in metrics] == [1, 1]
+    st, metrics = run(tiny_config(pretrain_d_steps=2), *small_images, 1, st=st)
+    assert int(metrics[0]["pretraining"]) == 0
+    assert not np.array_equal(host(st.g_params)["Dense_0"]["kernel"], before.g_params["Dense_0"]["kernel"])
+
+
+def test_balance_skips_d_when_it_wins_and_adds_an_update_when_it_loses(small_images):
+    cfg = tiny_config(balance=True, balance_low=0.3, balance_high=0.6)
+    mesh = parallel.make_mesh()
+    winning = parallel.replicate(state_lib.create(cfg).replace(d_fake_acc=np.float32(0.9)), mesh)
+    d_before = d_part(winning)
+    st, metrics = run(cfg, *small_images, 1, st=winning)
+    assert int(metrics[0]["d_updates"]) == 0
+    chex.assert_trees_all_equal(d_part(st), d_before)
+    losing = parallel.replicate(state_lib.create(cfg).replace(d_fake_acc=np.float32(0.1)), mesh)
+    st, metrics = run(cfg, *small_images, 1, st=losing)
+    assert int(metrics[0]["d_updates"]) == 2
+    assert int(host(st.d_opt_state)[0].count) == 2  # Adam counted two updates
+    normal = parallel.replicate(state_lib.create(cfg).replace(d_fake_acc=np.float32(0.45)), mesh)
+    _, metrics = run(cfg, *small_images, 1, st=normal)
+    assert int(metrics[0]["d_updates"]) == 1
+
+
+def test_ema_follows_g(small_images):
+    st, _ = run(tiny_config(ema_decay=0.5), *small_images, 3)
+    g, e = host(st.g_params)["Dense_0"]["kernel"], host(st.ema_params)["Dense_0"]["kernel"]
+    b = state_lib.create(tiny_config()).g_params["Dense_0"]["kernel"]
+    assert not np.array_equal(g, e) and not np.array_equal(e, b)
+    assert np.abs(e - g).mean() < np.abs(np.asarray(b) - g).mean()
+
+
+def test_batch_must_split_over_devices():
+    from jaxgan.errors import UserError
+
+    class FakeMesh:
+        size = 3
+
+    with pytest.raises(UserError, match="batch_size"):
+        parallel.check_batch_divides(16, FakeMesh())
