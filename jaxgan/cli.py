@@ -73,6 +73,7 @@ def _cmd_experiments(args):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jaxgan", description="Functional JAX/Flax GANs on CIFAR-10.")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the libraries' own log messages")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train (or resume) an experiment in a run folder")
@@ -100,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if not args.verbose:
+        # orbax and tfds log through absl; the command reports what matters itself, in one line.
+        import logging
+
+        logging.getLogger("absl").disabled = True
     try:
         args.run(args)
     except UserError as e:

@@ -1,0 +1,28 @@
+# The two commands of the README. Each sets up what it needs on a fresh machine (a virtualenv in .venv).
+#   make demo   short CPU training of the default experiment on CIFAR-10, then a 64-sample grid
+#   make test   the test suite
+PYTHON ?= python3
+VENV := .venv
+DATA_DIR ?= $(or $(TFDS_DATA_DIR),../shared/tensorflow_datasets)
+DEMO_DIR ?= runs/demo
+DEMO_STEPS ?= 300
+
+.PHONY: demo test bench setup
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/jaxgan train dcgan --workdir $(DEMO_DIR) --steps $(DEMO_STEPS) --data-dir $(DATA_DIR)
+	$(VENV)/bin/jaxgan sample --workdir $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/samples.png
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+bench: setup
+	$(VENV)/bin/python benchmarks/train_step.py dcgan dcgan_tutorial --batch 64

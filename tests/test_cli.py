@@ -1,0 +1,110 @@
+"""The command line as a user meets it: mistakes give one line and exit code 2; train -> sample works."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxgan import cli, train
+from tests.conftest import REPO, tiny_config
+
+TINY = ["--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=16", "--set", "z_dim=16"]
+
+
+def jaxgan(*args, cwd=None):
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", "jaxgan.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or REPO, env=env, timeout=600)
+
+
+def assert_one_line_error(out, *words):
+    assert out.returncode == 2, (out.returncode, out.stderr[-2000:])
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jaxgan: error:"), out.stderr[-2000:]
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, small_images):
+    """A finished tiny run, trained in-process on 512 real images."""
+    workdir = tmp_path_factory.mktemp("run")
+    orig = train.load_train_data
+    train.load_train_data = lambda cfg, data_dir=None: small_images
+    try:
+        train.train(tiny_config(steps=2, checkpoint_every=2), workdir, progress=False)
+    finally:
+        train.load_train_data = orig
+    return workdir
+
+
+def test_bad_data_dir(tmp_path):
+    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", tmp_path / "w", "--data-dir", tmp_path / "nowhere"),
+                          "CIFAR-10 not found", str(tmp_path / "nowhere"))
+
+
+def test_unknown_experiment(tmp_path):
+    assert_one_line_error(jaxgan("train", "dcgann", "--workdir", tmp_path), "unknown experiment 'dcgann'")
+
+
+def test_unknown_config_key(tmp_path):
+    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", tmp_path, "--set", "lr=1"), "'lr'")
+
+
+def test_bad_config_value(tmp_path):
+    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", tmp_path, "--set", "n_dis=0"), "'n_dis'")
+
+
+def test_wrong_class_name(tmp_path):
+    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", tmp_path, "--set", "classes=horse,pegasus"),
+                          "pegasus")
+
+
+def test_corrupt_checkpoint(tmp_path, run_dir, data_dir):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dir, broken)
+    for p in (broken / "checkpoints" / "2").rglob("*"):
+        if p.is_file() and p.stat().st_size > 0:
+            p.write_bytes(b"\0garbage")
+    assert_one_line_error(jaxgan("sample", "--workdir", broken, "--out", tmp_path / "x.png"), "cannot be read")
+    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", broken, "--steps", "4", "--data-dir", data_dir,
+                                 *TINY, "--set", "ema_decay=0.9", "--set", "steps=2", "--set", "log_every=1",
+                                 "--set", "checkpoint_every=2"), "cannot be read")
+
+
+def test_sample_mistakes(tmp_path, run_dir):
+    assert_one_line_error(jaxgan("sample", "--workdir", tmp_path, "--out", tmp_path / "x.png"), "not a jaxgan run")
+    assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--out", tmp_path / "x.jpg"), ".png")
+    assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--out", tmp_path / "no" / "x.png"), "does not exist")
+
+
+def test_sample_is_seeded_and_independent_of_batch_size(tmp_path, run_dir):
+    assert cli.main(["sample", "--workdir", str(run_dir), "--n", "10", "--seed", "3", "--out", str(tmp_path / "a.npz")]) == 0
+    assert cli.main(["sample", "--workdir", str(run_dir), "--n", "10", "--seed", "3", "--batch-size", "3",
+                     "--out", str(tmp_path / "b.npz")]) == 0
+    assert cli.main(["sample", "--workdir", str(run_dir), "--n", "10", "--seed", "4", "--out", str(tmp_path / "c.npz")]) == 0
+    a, b, c = (np.load(tmp_path / f"{x}.npz")["images"] for x in "abc")
+    assert a.shape == (10, 32, 32, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert cli.main(["sample", "--workdir", str(run_dir), "--n", "16", "--out", str(tmp_path / "g.png")]) == 0
+    from PIL import Image
+
+    assert Image.open(tmp_path / "g.png").size == (4 * 34 + 2, 4 * 34 + 2)
+
+
+def test_train_then_resume_from_the_command_line(tmp_path, data_dir):
+    """The real thing on real CIFAR-10: a progress bar, checkpoints, and a resumed second run."""
+    w = tmp_path / "w"
+    args = ["train", "dcgan", "--workdir", w, "--data-dir", data_dir, *TINY, "--set", "checkpoint_every=2",
+            "--set", "log_every=1", "--set", "classes=horse,bird"]
+    first = jaxgan(*args, "--steps", 2)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "D(G(z))" in first.stderr and "img/s" in first.stderr  # tqdm's bar goes to stderr
+    second = jaxgan(*args, "--steps", 4)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resumed at 2" in second.stderr
+    assert sorted(p.name for p in (w / "checkpoints").iterdir() if p.name.isdigit()) == ["2", "4"]

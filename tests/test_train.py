@@ -1,0 +1,55 @@
+"""The training loop and run folder: resume is exact, checkpoints are kept, a damaged one is reported."""
+import json
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import checkpoint, parallel, train
+from jaxgan.errors import UserError
+from tests.conftest import tiny_config
+
+
+@pytest.fixture
+def fake_load(monkeypatch, small_images):
+    """Train on the first 512 real images instead of reading all 50k for every run."""
+    monkeypatch.setattr(train, "load_train_data", lambda cfg, data_dir=None: small_images)
+
+
+def params(st):
+    return jax.tree.map(np.asarray, jax.device_get(st))
+
+
+def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, fake_load):
+    cfg = tiny_config(steps=6, checkpoint_every=3, balance=True)
+    straight = train.train(cfg, tmp_path / "straight", progress=False)
+    train.train(cfg.replace(steps=3), tmp_path / "resumed", progress=False)
+    resumed = train.train(cfg, tmp_path / "resumed", progress=False)
+    chex.assert_trees_all_equal(params(straight), params(resumed))
+    steps = [json.loads(l)["step"] for l in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    assert sorted(p.name for p in (tmp_path / "resumed" / "samples").iterdir()) == ["step_000003.png", "step_000006.png"]
+
+
+def test_keeps_the_last_k_checkpoints(tmp_path, fake_load):
+    train.train(tiny_config(steps=8, checkpoint_every=2, keep_checkpoints=2), tmp_path, progress=False)
+    assert checkpoint.Checkpointer(tmp_path / "checkpoints").all_steps() == [6, 8]
+
+
+def test_changed_config_is_refused(tmp_path, fake_load):
+    train.train(tiny_config(steps=2), tmp_path, progress=False)
+    with pytest.raises(UserError, match="g_width"):
+        train.train(tiny_config(steps=4, g_width=16), tmp_path, progress=False)
+
+
+def test_corrupt_checkpoint_is_reported_and_left_alone(tmp_path, fake_load):
+    cfg = tiny_config(steps=2, checkpoint_every=2)
+    train.train(cfg, tmp_path, progress=False)
+    files = [p for p in (tmp_path / "checkpoints" / "2").rglob("*") if p.is_file() and p.stat().st_size > 0]
+    for p in files:
+        p.write_bytes(b"garbage")
+    before = {p: p.read_bytes() for p in files}
+    with pytest.raises(UserError, match="cannot be read"):
+        checkpoint.Checkpointer(tmp_path / "checkpoints").restore_latest(cfg, parallel.make_mesh())
+    assert {p: p.read_bytes() for p in files} == before
