@@ -38,7 +38,7 @@ def measure(name: str, batch: int | None, steps: int, repeats: int, overrides: l
         st, metrics = train_step(st, batches.get(i))
     jax.block_until_ready(metrics)
     best = float("inf")
-    for r in range(repeats):
+    for _ in range(repeats):
         t0 = time.perf_counter()
         for i in range(steps):
             st, metrics = train_step(st, batches.get(i))

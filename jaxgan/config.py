@@ -69,7 +69,8 @@ class Config:
         _validate(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in dataclasses.fields(self)}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
     def replace(self, **changes) -> "Config":
         unknown = sorted(set(changes) - _FIELD_TYPES.keys())
@@ -169,9 +170,6 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
-EXPERIMENTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "experiments"
-
-
 def list_experiments() -> list[str]:
     import jaxgan.experiments as pkg
 
@@ -189,7 +187,8 @@ def load_experiment(name: str, overrides: list[str] | dict[str, Any] = ()) -> Co
         spec.loader.exec_module(module)
     else:
         if name not in list_experiments():
-            raise UserError(f"unknown experiment '{name}' (known: {', '.join(list_experiments())}, or a path to a .py file)")
+            known = ", ".join(list_experiments())
+            raise UserError(f"unknown experiment '{name}' (known: {known}, or a path to a .py file)")
         module = importlib.import_module(f"jaxgan.experiments.{name}")
     if not hasattr(module, "get_config"):
         raise UserError(f"experiment '{name}' defines no get_config()")

@@ -21,7 +21,7 @@ from jaxgan import data, models
 from jaxgan.config import Config
 from jaxgan.state import GANState
 
-KEY_LATENT, KEY_LABEL = 0, 1
+KEY_LATENT = 0  # purpose folded into key(seed) for the latents
 
 
 def latents(seed: int, start: int, count: int, z_dim: int) -> jax.Array:

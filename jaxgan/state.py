@@ -82,7 +82,3 @@ def create(cfg: Config) -> GANState:
 def abstract(cfg: Config) -> GANState:
     """Shapes and dtypes of `create(cfg)` without computing it (the restore target for checkpoints)."""
     return jax.eval_shape(lambda: create(cfg))
-
-
-def num_params(tree) -> int:
-    return sum(x.size for x in jax.tree.leaves(tree))

@@ -18,7 +18,6 @@ when it loses), read from D's smoothed accuracy on fakes; what the control did i
 """
 from __future__ import annotations
 
-import functools
 
 import chex
 import jax
@@ -67,11 +66,12 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
             real_logits, stats = d_logits(params, d_stats, real, y_real, jax.random.fold_in(key, 0))
             fake_logits, stats = d_logits(params, stats, fake, y_fake, jax.random.fold_in(key, 1))
             loss = losses.discriminator_loss(cfg.loss, real_logits, fake_logits)
-            logits_fn = lambda x: d_logits(params, d_stats, x, y_real, jax.random.fold_in(key, 2))[0]
+            # Each evaluation of D gets its own dropout key: fold_in(key, 0..4) are used once each.
+            logits_fn = lambda k: lambda x: d_logits(params, d_stats, x, y_real, jax.random.fold_in(key, k))[0]
             if cfg.r1_gamma:
-                loss += 0.5 * cfg.r1_gamma * losses.r1_penalty(logits_fn, real)
+                loss += 0.5 * cfg.r1_gamma * losses.r1_penalty(logits_fn(2), real)
             if cfg.gp_weight:
-                loss += cfg.gp_weight * losses.gradient_penalty(logits_fn, real, fake, jax.random.fold_in(key, 3))
+                loss += cfg.gp_weight * losses.gradient_penalty(logits_fn(3), real, fake, jax.random.fold_in(key, 4))
             return loss, (stats, real_logits, fake_logits)
 
         (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d_params)
@@ -125,8 +125,9 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
         if "g" in phases:
             fixed_d_params, fixed_d_stats = jax.lax.stop_gradient((d_params, d_stats))
 
-            def g_loss_fn(fake):
-                logits, _ = d_logits(fixed_d_params, fixed_d_stats, fake, y_fake[-1], jax.random.fold_in(dev_key, n_slots))
+            def g_loss_fn(fake):  # slots used fold_in(dev_key, 0..n_slots-1); the G update takes the next one
+                logits, _ = d_logits(fixed_d_params, fixed_d_stats, fake, y_fake[-1],
+                                     jax.random.fold_in(dev_key, n_slots))
                 return losses.generator_loss(cfg.loss, logits), logits
 
             (g_loss, fake_logits), d_fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake_last)

@@ -82,10 +82,10 @@ def test_sample_mistakes(tmp_path, run_dir):
 
 
 def test_sample_is_seeded_and_independent_of_batch_size(tmp_path, run_dir):
-    assert cli.main(["sample", "--workdir", str(run_dir), "--n", "10", "--seed", "3", "--out", str(tmp_path / "a.npz")]) == 0
-    assert cli.main(["sample", "--workdir", str(run_dir), "--n", "10", "--seed", "3", "--batch-size", "3",
-                     "--out", str(tmp_path / "b.npz")]) == 0
-    assert cli.main(["sample", "--workdir", str(run_dir), "--n", "10", "--seed", "4", "--out", str(tmp_path / "c.npz")]) == 0
+    sample = lambda *args: cli.main(["sample", "--workdir", str(run_dir), "--n", "10", *map(str, args)])
+    assert sample("--seed", 3, "--out", tmp_path / "a.npz") == 0
+    assert sample("--seed", 3, "--batch-size", 3, "--out", tmp_path / "b.npz") == 0
+    assert sample("--seed", 4, "--out", tmp_path / "c.npz") == 0
     a, b, c = (np.load(tmp_path / f"{x}.npz")["images"] for x in "abc")
     assert a.shape == (10, 32, 32, 3) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)

@@ -12,7 +12,6 @@ a projection term (Miyato & Koyama 2018).
 from __future__ import annotations
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
 
 from jaxgan.layers import UpsampleConv
