@@ -3,7 +3,8 @@
 #   make test   the test suite
 PYTHON ?= python3
 VENV := .venv
-DATA_DIR ?= $(or $(TFDS_DATA_DIR),../shared/tensorflow_datasets)
+# The prepared CIFAR-10: $TFDS_DATA_DIR, else ../shared/tensorflow_datasets when it exists, else tfds' default.
+DATA_DIR ?= $(or $(TFDS_DATA_DIR),$(wildcard ../shared/tensorflow_datasets))
 DEMO_DIR ?= runs/demo
 DEMO_STEPS ?= 300
 
@@ -18,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 demo: setup
-	$(VENV)/bin/jaxgan train dcgan --workdir $(DEMO_DIR) --steps $(DEMO_STEPS) --data-dir $(DATA_DIR)
+	$(VENV)/bin/jaxgan train dcgan --workdir $(DEMO_DIR) --steps $(DEMO_STEPS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 	$(VENV)/bin/jaxgan sample --workdir $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/samples.png
 
 test: setup
