@@ -108,3 +108,23 @@ def test_train_then_resume_from_the_command_line(tmp_path, data_dir):
     assert second.returncode == 0, second.stderr[-2000:]
     assert "resumed at 2" in second.stderr
     assert sorted(p.name for p in (w / "checkpoints").iterdir() if p.name.isdigit()) == ["2", "4"]
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path, data_dir):
+    import signal
+    import time
+
+    w = tmp_path / "w"
+    args = [sys.executable, "-m", "jaxgan.cli", "train", "dcgan", "--workdir", str(w), "--data-dir", str(data_dir),
+            *TINY, "--set", "log_every=1", "--set", "checkpoint_every=1000", "--steps", "100000", "--quiet"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = w / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 3):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    saved = [int(p.name) for p in (w / "checkpoints").iterdir() if p.name.isdigit()]
+    assert saved and max(saved) >= 3
