@@ -48,8 +48,9 @@ def load_train_data(cfg: Config, data_dir=None) -> tuple[np.ndarray, np.ndarray]
     return images, np.searchsorted(np.array(cfg.class_ids), labels).astype(np.int32)
 
 
-def _format(m: dict, images_per_s: float) -> str:
-    return (f"{images_per_s:5.0f} img/s  D {m['d_loss']:.3f}  G {m['g_loss']:.3f}  "
+def _format(m: dict, images_per_s: float | None) -> str:
+    speed = "    -" if images_per_s is None else f"{images_per_s:5.0f}"
+    return (f"{speed} img/s  D {m['d_loss']:.3f}  G {m['g_loss']:.3f}  "
             f"D(x) {m['d_real']:.2f}  D(G(z)) {m['d_fake']:.2f}")
 
 
@@ -79,12 +80,15 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
         for step in range(start, cfg.steps):
             state, metrics = train_step(state, batches.get(step))
             done = step + 1
+            if done == start + 1:  # once: leave compilation out of the first images/s figure
+                jax.block_until_ready(state.step)
+                last_time, last_step = time.perf_counter(), done
             if done % cfg.log_every == 0 or done == cfg.steps:
                 m = {k: float(v) for k, v in jax.device_get(metrics).items()}  # the loop's only host sync
                 now = time.perf_counter()
-                ips = (done - last_step) * cfg.batch_size / (now - last_time)
+                ips = (done - last_step) * cfg.batch_size / (now - last_time) if done > last_step else None
                 last_time, last_step = now, done
-                log.write(json.dumps({"step": done, "images_per_s": round(ips, 1), **m}) + "\n")
+                log.write(json.dumps({"step": done, "images_per_s": ips and round(ips, 1), **m}) + "\n")
                 log.flush()
                 bar.set_postfix_str(_format(m, ips), refresh=False)
                 bar.update(done - bar.n)
@@ -93,10 +97,8 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
                 write_grid(cfg, state, workdir, done)
     except KeyboardInterrupt:
-        if step > start:  # keep what was trained: the next run resumes here
-            ckpt.save(int(state.step), state)
-        ckpt.wait()
         bar.close()
+        _save_on_interrupt(ckpt, state)
         raise
     finally:
         log.close()
@@ -105,6 +107,18 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     ckpt.wait()
     ckpt.close()
     return state
+
+
+def _save_on_interrupt(ckpt: checkpoint.Checkpointer, state):
+    """Keeps what was trained so the next run resumes there; the latest periodic checkpoint stays either way."""
+    try:
+        ckpt.wait()
+        step = int(state.step)
+        if step not in ckpt.all_steps():
+            ckpt.save(step, state)
+        ckpt.wait()
+    except Exception:  # noqa: BLE001 -- interrupted inside the step, its donated input is gone: nothing to save
+        pass
 
 
 def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int) -> pathlib.Path:
