@@ -36,11 +36,22 @@ def _conv2x2_fwd(x, kernel):
 
 
 def _conv2x2_kernel_grad(x, dy):
-    h, w = dy.shape[1:3]
-    dy2 = dy.reshape(-1, dy.shape[-1])
-    return jnp.stack([jnp.stack([
-        jnp.einsum("nk,no->ko", x[:, a:a + h, b:b + w, :].reshape(-1, x.shape[-1]), dy2) for b in (0, 1)])
-        for a in (0, 1)])
+    """dK[a, b] = sum over n, i, j of x[n, i+a, j+b]^T dy[n, i, j], as matmuls over every pixel.
+
+    Either the input is shifted (four slices of x) or the output gradient is (dy zero-padded into x's frame at
+    four offsets, then one matmul against x itself): whichever copies fewer channels.
+    """
+    n, h, w, c_out = dy.shape
+    c_in = x.shape[-1]
+    if c_in <= c_out:
+        dy2 = dy.reshape(-1, c_out)
+        return jnp.stack([jnp.stack([
+            jnp.einsum("nk,no->ko", x[:, a:a + h, b:b + w, :].reshape(-1, c_in), dy2) for b in (0, 1)])
+            for a in (0, 1)])
+    shifted = jnp.concatenate([jnp.pad(dy, ((0, 0), (a, 1 - a), (b, 1 - b), (0, 0))) for a in (0, 1) for b in (0, 1)],
+                              axis=-1)  # (n, h+1, w+1, 4 * c_out), offsets in (a, b) order
+    dk = jnp.einsum("nk,no->ko", x.reshape(-1, c_in), shifted.reshape(-1, 4 * c_out))
+    return dk.reshape(c_in, 2, 2, c_out).transpose(1, 2, 0, 3)
 
 
 def _conv2x2_bwd(residuals, dy):
