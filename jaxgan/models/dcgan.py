@@ -19,16 +19,25 @@ from jaxgan.layers import UpsampleConv
 BN_MOMENTUM = 0.9  # PyTorch's 0.1
 
 
-def _bn(axis_name, train):
+def batch_norm(axis_name, train):
     return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=axis_name)
 
 
-def _project(logit, h, y, num_classes):
-    """Projection-discriminator term <embed(y), h> added to the logit."""
+def with_class_embedding(z, y, num_classes):
+    """z, with a learned embedding of the class labels y appended when the model is conditional."""
+    if not num_classes:
+        return z
+    return jnp.concatenate([z, nn.Embed(num_classes, z.shape[-1], name="class_embed")(y)], axis=-1)
+
+
+def logit_head(h, y, num_classes, dropout, train, linear=None):
+    """Features (N, d) -> one logit each: dropout, a linear layer (`linear`, default `nn.Dense(1)`), and for
+    conditional models the projection term <embed(y), h> (Miyato & Koyama 2018)."""
+    h = nn.Dropout(dropout, deterministic=not train or dropout == 0)(h)
+    logit = (linear or nn.Dense(1))(h)[:, 0]
     if not num_classes:
         return logit
-    embed = nn.Embed(num_classes, h.shape[-1], name="class_projection")(y)
-    return logit + jnp.sum(embed * h, axis=-1)
+    return logit + jnp.sum(nn.Embed(num_classes, h.shape[-1], name="class_projection")(y) * h, axis=-1)
 
 
 class Generator(nn.Module):
@@ -38,13 +47,12 @@ class Generator(nn.Module):
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
-        if self.num_classes:
-            z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1], name="class_embed")(y)], axis=-1)
+        z = with_class_embedding(z, y, self.num_classes)
         # No bias before batch norm: it would be cancelled, and its zero gradient only feeds Adam noise.
         x = nn.Dense(4 * 4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, 4 * self.width)
-        x = nn.relu(_bn(self.axis_name, train)(x))
+        x = nn.relu(batch_norm(self.axis_name, train)(x))
         for features in (2 * self.width, self.width):
-            x = nn.relu(_bn(self.axis_name, train)(UpsampleConv(features, use_bias=False)(x)))
+            x = nn.relu(batch_norm(self.axis_name, train)(UpsampleConv(features, use_bias=False)(x)))
         return jnp.tanh(UpsampleConv(3)(x))
 
 
@@ -59,10 +67,8 @@ class Discriminator(nn.Module):
         x = nn.leaky_relu(nn.Conv(self.width, (4, 4), (2, 2), padding=1)(x), 0.2)
         for features in (2 * self.width, 4 * self.width):
             x = nn.Conv(features, (4, 4), (2, 2), padding=1, use_bias=False)(x)
-            x = nn.leaky_relu(_bn(self.axis_name, train)(x), 0.2)
-        h = x.reshape(x.shape[0], -1)
-        h = nn.Dropout(self.dropout, deterministic=not train or self.dropout == 0)(h)
-        return _project(nn.Dense(1)(h)[:, 0], h, y, self.num_classes)
+            x = nn.leaky_relu(batch_norm(self.axis_name, train)(x), 0.2)
+        return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train)
 
 
 class TutorialGenerator(nn.Module):
@@ -74,8 +80,7 @@ class TutorialGenerator(nn.Module):
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
-        if self.num_classes:
-            z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1], name="class_embed")(y)], axis=-1)
+        z = with_class_embedding(z, y, self.num_classes)
         x = nn.leaky_relu(nn.Dense(4 * 4 * 2 * self.width)(z), 0.2).reshape(z.shape[0], 4, 4, 2 * self.width)
         for _ in range(3):
             x = nn.leaky_relu(nn.ConvTranspose(self.width, (4, 4), (2, 2), padding="SAME")(x), 0.2)
@@ -95,6 +100,4 @@ class TutorialDiscriminator(nn.Module):
         x = nn.leaky_relu(nn.Conv(self.width, (3, 3))(x), 0.2)
         for features in (2 * self.width, 2 * self.width, 4 * self.width):
             x = nn.leaky_relu(nn.Conv(features, (3, 3), (2, 2))(x), 0.2)
-        h = x.reshape(x.shape[0], -1)
-        h = nn.Dropout(self.dropout, deterministic=not train or self.dropout == 0)(h)
-        return _project(nn.Dense(1)(h)[:, 0], h, y, self.num_classes)
+        return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train)

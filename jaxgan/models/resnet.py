@@ -10,7 +10,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxgan.layers import SNConv, SNDense, UpsampleConv, upsample_nearest
-from jaxgan.models.dcgan import BN_MOMENTUM, _project
+from jaxgan.models.dcgan import batch_norm, logit_head, with_class_embedding
 
 
 def _avg_pool(x):
@@ -23,7 +23,7 @@ class GBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x, train: bool):
-        bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=self.axis_name)
+        bn = lambda: batch_norm(self.axis_name, train)
         # No biases in G's blocks: every block output reaches the generator's output only through a later batch
         # norm, which cancels a per-channel constant; their zero gradients would only feed Adam noise.
         h = UpsampleConv(self.features, use_bias=False)(nn.relu(bn()(x)))
@@ -39,12 +39,11 @@ class Generator(nn.Module):
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
-        if self.num_classes:
-            z = jnp.concatenate([z, nn.Embed(self.num_classes, z.shape[-1], name="class_embed")(y)], axis=-1)
+        z = with_class_embedding(z, y, self.num_classes)
         x = nn.Dense(4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, self.width)
         for _ in range(3):
             x = GBlock(self.width, self.axis_name)(x, train)
-        x = nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=self.axis_name)(x)
+        x = batch_norm(self.axis_name, train)(x)
         return jnp.tanh(nn.Conv(3, (3, 3))(nn.relu(x)))
 
 
@@ -82,5 +81,4 @@ class Discriminator(nn.Module):
         x = DBlock(self.width, down=False)(x, train)
         x = DBlock(self.width, down=False)(x, train)
         h = jnp.sum(nn.relu(x), axis=(1, 2))
-        h = nn.Dropout(self.dropout, deterministic=not train or self.dropout == 0)(h)
-        return _project(SNDense(1)(h, train)[:, 0], h, y, self.num_classes)
+        return logit_head(h, y, self.num_classes, self.dropout, train, linear=lambda h: SNDense(1)(h, train))
