@@ -30,17 +30,17 @@ def _cmd_train(args):
 
 
 def load_run(workdir: pathlib.Path):
-    """(config, latest state, mesh) of a run folder, or UserError."""
+    """(config, latest state) of a run folder, or UserError."""
     from jaxgan import checkpoint, config, parallel
 
     if not (workdir / "config.json").is_file():
         raise UserError(f"{workdir} is not a jaxgan run folder (no config.json)")
     cfg = config.load_json(workdir / "config.json")
-    mesh = parallel.make_mesh()
-    state = checkpoint.Checkpointer(workdir / "checkpoints", cfg.keep_checkpoints).restore_latest(cfg, mesh)
+    state = checkpoint.Checkpointer(workdir / "checkpoints", cfg.keep_checkpoints).restore_latest(
+        cfg, parallel.make_mesh())
     if state is None:
         raise UserError(f"{workdir} has no checkpoint yet; train first")
-    return cfg, state, mesh
+    return cfg, state
 
 
 def _cmd_sample(args):
@@ -51,11 +51,12 @@ def _cmd_sample(args):
     out = pathlib.Path(args.out)
     if out.suffix not in (".png", ".npz"):
         raise UserError(f"--out {out}: use a .png (grid) or .npz (array) file name")
-    if args.n < 1:
-        raise UserError(f"--n must be at least 1, got {args.n}")
+    for flag, value in (("--n", args.n), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}")
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist")
-    cfg, state, _ = load_run(pathlib.Path(args.workdir))
+    cfg, state = load_run(pathlib.Path(args.workdir))
     images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, batch_size=args.batch_size)
     if out.suffix == ".png":
         sampling.save_grid(images, out)

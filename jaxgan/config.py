@@ -73,10 +73,10 @@ class Config:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
     def replace(self, **changes) -> "Config":
-        unknown = sorted(set(changes) - _FIELD_TYPES.keys())
+        unknown = sorted(set(changes) - _HINTS.keys())
         if unknown:
-            raise UserError(f"unknown config key '{unknown[0]}' (known keys: {', '.join(_FIELD_TYPES)})")
-        return dataclasses.replace(self, **{k: _coerce(k, v) for k, v in changes.items()})
+            raise UserError(f"unknown config key '{unknown[0]}' (known keys: {', '.join(_HINTS)})")
+        return dataclasses.replace(self, **changes)  # __post_init__ coerces and checks every value
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "Config":
@@ -89,8 +89,7 @@ class Config:
         return tuple(sorted(CIFAR10_CLASSES.index(n) for n in names))
 
 
-_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in dataclasses.fields(Config)}
-_HINTS = typing.get_type_hints(Config)
+_HINTS: dict[str, Any] = typing.get_type_hints(Config)  # field name -> type, in field order
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -134,7 +133,7 @@ def _check(ok: bool, key: str, why: str, value: Any):
 
 
 def _validate(c: Config):
-    for key in _FIELD_TYPES:  # a frozen dataclass: normalise types (1 -> 1.0, list -> tuple) before checking
+    for key in _HINTS:  # a frozen dataclass: normalise types (1 -> 1.0, list -> tuple) before checking
         object.__setattr__(c, key, _coerce(key, getattr(c, key)))
     _check(c.model in MODELS, "model", f"must be one of {', '.join(MODELS)}", c.model)
     _check(c.loss in LOSSES, "loss", f"must be one of {', '.join(LOSSES)}", c.loss)
@@ -211,4 +210,4 @@ def load_json(path: pathlib.Path) -> Config:
 
 
 def differing_keys(a: Config, b: Config, ignore=RUNTIME_KEYS) -> list[str]:
-    return [k for k in _FIELD_TYPES if k not in ignore and getattr(a, k) != getattr(b, k)]
+    return [k for k in _HINTS if k not in ignore and getattr(a, k) != getattr(b, k)]

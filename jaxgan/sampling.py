@@ -24,9 +24,10 @@ from jaxgan.state import GANState
 KEY_LATENT = 0  # purpose folded into key(seed) for the latents
 
 
+@functools.partial(jax.jit, static_argnums=(2, 3))
 def latents(seed: int, start: int, count: int, z_dim: int) -> jax.Array:
     base = jax.random.fold_in(jax.random.key(seed), KEY_LATENT)
-    idx = jnp.arange(start, start + count)
+    idx = start + jnp.arange(count)  # start is traced: one compile serves every batch
     return jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(base, i), (z_dim,)))(idx)
 
 

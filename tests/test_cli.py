@@ -79,6 +79,8 @@ def test_sample_mistakes(tmp_path, run_dir):
     assert_one_line_error(jaxgan("sample", "--workdir", tmp_path, "--out", tmp_path / "x.png"), "not a jaxgan run")
     assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--out", tmp_path / "x.jpg"), ".png")
     assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--out", tmp_path / "no" / "x.png"), "does not exist")
+    assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--batch-size", 0, "--out", tmp_path / "x.png"),
+                          "--batch-size")
 
 
 def test_sample_is_seeded_and_independent_of_batch_size(tmp_path, run_dir):
