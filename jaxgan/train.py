@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import signal
+import threading
 import time
 
 import jax
@@ -74,10 +76,11 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     train_step = step_lib.make_train_step(cfg, mesh)
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
-    log = (workdir / "metrics.jsonl").open("a")
-    last_time, last_step, step = time.perf_counter(), start, start
-    try:
+    last_time, last_step = time.perf_counter(), start
+    with (workdir / "metrics.jsonl").open("a") as log, _StopOnCtrlC() as ctrl_c:
         for step in range(start, cfg.steps):
+            if ctrl_c.requested:
+                break
             state, metrics = train_step(state, batches.get(step))
             done = step + 1
             if done == start + 1:  # once: leave compilation out of the first images/s figure
@@ -96,29 +99,38 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
                 ckpt.save(done, state)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
                 write_grid(cfg, state, workdir, done)
-    except KeyboardInterrupt:
-        bar.close()
-        _save_on_interrupt(ckpt, state)
-        raise
-    finally:
-        log.close()
     bar.close()
+    if ctrl_c.requested:  # keep what was trained: the next run resumes here
+        if int(state.step) not in ckpt.all_steps():
+            ckpt.save(int(state.step), state)
+        ckpt.wait()
+        raise KeyboardInterrupt
     write_grid(cfg, state, workdir, cfg.steps)
     ckpt.wait()
     ckpt.close()
     return state
 
 
-def _save_on_interrupt(ckpt: checkpoint.Checkpointer, state):
-    """Keeps what was trained so the next run resumes there; the latest periodic checkpoint stays either way."""
-    try:
-        ckpt.wait()
-        step = int(state.step)
-        if step not in ckpt.all_steps():
-            ckpt.save(step, state)
-        ckpt.wait()
-    except Exception:  # noqa: BLE001 -- interrupted inside the step, its donated input is gone: nothing to save
-        pass
+class _StopOnCtrlC:
+    """The first Ctrl-C asks the loop to stop after the step in flight, so the state saved is whole (an interrupt
+    raised inside the step call would leave only its donated, deleted input); a second one interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None and not self.requested:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int) -> pathlib.Path:
