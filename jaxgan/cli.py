@@ -2,6 +2,8 @@
 
     jaxgan train EXPERIMENT --workdir DIR [--steps N] [--data-dir DIR] [--set key=value ...]
     jaxgan sample --workdir DIR [--n 64] [--seed 0] --out FILE.png|FILE.npz
+    jaxgan eval (--workdir DIR [--n 10000] [--seed S] | --images FILE.npz) [--out metrics.json]
+    jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
     jaxgan experiments
 
 Every mistake a user can make (a path, a name, a config value, a damaged checkpoint, missing data) ends with one
@@ -29,15 +31,17 @@ def _cmd_train(args):
     print(f"trained {cfg.steps} steps; samples in {pathlib.Path(args.workdir) / 'samples'}")
 
 
-def load_run(workdir: pathlib.Path):
-    """(config, latest state) of a run folder, or UserError."""
+def load_run(workdir: pathlib.Path, which: str = "latest"):
+    """(config, state) of a run folder: its latest checkpoint, or with which="best" its lowest FID-C one."""
     from jaxgan import checkpoint, config, parallel
 
     if not (workdir / "config.json").is_file():
         raise UserError(f"{workdir} is not a jaxgan run folder (no config.json)")
     cfg = config.load_json(workdir / "config.json")
-    state = checkpoint.Checkpointer(workdir / "checkpoints", cfg.keep_checkpoints).restore_latest(
-        cfg, parallel.make_mesh())
+    folder = workdir / ("best" if which == "best" else "checkpoints")
+    if which == "best" and not folder.is_dir():
+        raise UserError(f"{workdir} has no best checkpoint (train with --set eval_every=N to keep one)")
+    state = checkpoint.Checkpointer(folder, cfg.keep_checkpoints).restore_latest(cfg, parallel.make_mesh())
     if state is None:
         raise UserError(f"{workdir} has no checkpoint yet; train first")
     return cfg, state
@@ -56,13 +60,105 @@ def _cmd_sample(args):
             raise UserError(f"{flag} must be at least 1, got {value}")
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist")
-    cfg, state = load_run(pathlib.Path(args.workdir))
+    cfg, state = load_run(pathlib.Path(args.workdir), args.checkpoint)
     images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, batch_size=args.batch_size)
     if out.suffix == ".png":
         sampling.save_grid(images, out)
     else:
+        labels = None if labels is None else np.asarray(cfg.class_ids)[labels]  # CIFAR-10 ids, as eval expects
         np.savez(out, images=images, **({} if labels is None else {"labels": labels}))
     print(f"wrote {len(images)} samples to {out}")
+
+
+def load_images_npz(path: pathlib.Path):
+    """(images, labels or None) of an .npz holding `images` (and optionally `labels`), or UserError."""
+    import zipfile
+
+    import numpy as np
+
+    if not path.is_file():
+        raise UserError(f"--images {path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if "images" not in f.files:
+                raise UserError(f"--images {path}: no array named 'images' (found: {', '.join(f.files) or 'none'})")
+            return f["images"], (f["labels"] if "labels" in f.files else None)
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise UserError(f"--images {path}: not a readable .npz file ({type(e).__name__})") from None
+
+
+def _cmd_eval(args):
+    import json
+    import time
+
+    import numpy as np
+
+    from jaxgan import evaluation, evaluator as evaluator_lib, sampling
+
+    if (args.workdir is None) == (args.images is None):
+        raise UserError("give either --workdir DIR (sample its generator) or --images FILE.npz")
+    out = pathlib.Path(args.out) if args.out else None
+    if out is not None and not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    if args.inception:
+        from jaxgan import inception
+
+        inception.check_available()
+    start = time.perf_counter()
+    evaluator = evaluator_lib.load(args.evaluator)
+    if args.workdir is not None:
+        if args.n < evaluation.MIN_IMAGES:
+            raise UserError(f"--n must be at least {evaluation.MIN_IMAGES}, got {args.n}")
+        cfg, state = load_run(pathlib.Path(args.workdir), args.checkpoint)
+        images, labels = sampling.sample(cfg, state, args.n, seed=args.seed)
+        labels = None if labels is None else np.asarray(cfg.class_ids)[labels]  # model classes -> CIFAR-10 ids
+        source = {"workdir": str(args.workdir), "checkpoint": args.checkpoint, "step": int(state.step), "n": args.n,
+                  "seed": args.seed}
+    else:
+        images, labels = load_images_npz(pathlib.Path(args.images))
+        source = {"images": str(args.images)}
+    evaluation.check_images(images, labels, args.images or args.workdir)
+    if args.intra_class and labels is None:
+        raise UserError(f"{args.images or args.workdir}: intra-class FID-C needs labels, and these images have "
+                        f"none (an unconditional model, or an .npz without 'labels')")
+    sampled = time.perf_counter()
+    metrics = evaluation.evaluate_images(images, labels, intra_class=args.intra_class or None, evaluator=evaluator,
+                                         data_dir=args.data_dir, seed=args.seed,
+                                         log=lambda line: print(line, file=sys.stderr))
+    if args.inception:
+        from jaxgan import data
+
+        metrics["inception"] = inception.inception_metrics(images, data.load_cifar10("train", args.data_dir)[0])
+    result = {"source": source, **evaluation.to_json(metrics)}
+    result["timings"].update(sampling_s=round(sampled - start, 2), total_s=round(time.perf_counter() - start, 2))
+    text = json.dumps(result, indent=2)
+    if out is not None:
+        out.write_text(text + "\n")
+    print(evaluation.summary(result) if out is not None else text)
+    if out is not None:
+        print(f"wrote {out}")
+
+
+def _cmd_evaluator_train(args):
+    import jax
+
+    from jaxgan import data, evaluator
+    from jaxgan.evaluator import train as evaluator_train
+
+    out = pathlib.Path(args.out)
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    recipe = evaluator_train.Recipe(seed=args.seed, **({} if args.epochs is None else {"epochs": args.epochs}))
+    train_images, train_labels = data.load_cifar10("train", args.data_dir)
+    test_images, test_labels = data.load_cifar10("test", args.data_dir)
+    net, variables, seconds = evaluator_train.train_evaluator(train_images, train_labels, recipe)
+    acc = evaluator_train.accuracy(net, variables, test_images, test_labels)
+    meta = {"test_accuracy": acc, "train_seconds": round(seconds, 1), "platform": jax.devices()[0].platform,
+            "jax": jax.__version__, "recipe": {k: list(v) if isinstance(v, tuple) else v
+                                               for k, v in vars(recipe).items()}}
+    evaluator.save(out, net, jax.device_get(variables), meta)
+    print(f"test accuracy {acc:.4f}; trained in {seconds:.0f} s on {meta['platform']}; "
+          f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
 
 
 def _cmd_experiments(args):
@@ -92,8 +188,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--batch-size", type=int, default=500, help="images per generator call (does not change them)")
-    s.add_argument("--out", required=True, help="FILE.png for a grid, FILE.npz for an array `images` (+ `labels`)")
+    s.add_argument("--out", required=True,
+                   help="FILE.png for a grid, FILE.npz for an array `images` (+ CIFAR-10 `labels`)")
+    s.add_argument("--checkpoint", choices=("latest", "best"), default="latest",
+                   help="the latest checkpoint, or the one of lowest FID-C (runs trained with eval_every)")
     s.set_defaults(run=_cmd_sample)
+
+    m = sub.add_parser("eval", help="FID-C, KID-C, precision/recall, uniqueness of a run's samples or of images")
+    m.add_argument("--workdir", help="run folder: its EMA generator is sampled")
+    m.add_argument("--images", help="FILE.npz with uint8 `images` (N, 32, 32, 3) and optional CIFAR-10 `labels`")
+    m.add_argument("--n", type=int, default=10_000, help="samples to draw from the run (with --workdir)")
+    m.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="with --workdir: which one")
+    m.add_argument("--seed", type=int, default=0, help="sampling seed (and the seed of the metrics' subsets)")
+    m.add_argument("--out", help="write the metrics to this JSON file (else print them)")
+    m.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (the reference)")
+    m.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")
+    m.add_argument("--intra-class", action="store_true", help="require per-class FID-C (needs labels)")
+    m.add_argument("--inception", action="store_true",
+                   help="also standard Inception FID/KID/IS (needs the optional extra jaxgan[inception])")
+    m.set_defaults(run=_cmd_eval)
+
+    ev = sub.add_parser("evaluator", help="the CIFAR-10 classifier behind FID-C")
+    ev_sub = ev.add_subparsers(dest="evaluator_command", required=True)
+    evt = ev_sub.add_parser("train", help="train the evaluator on CIFAR-10 train and report its test accuracy")
+    evt.add_argument("--out", required=True, help="weight file to write (.msgpack)")
+    evt.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10")
+    evt.add_argument("--epochs", type=int, default=None, help="default: the recipe's (jaxgan.evaluator.train)")
+    evt.add_argument("--seed", type=int, default=0)
+    evt.set_defaults(run=_cmd_evaluator_train)
 
     e = sub.add_parser("experiments", help="list the experiments")
     e.set_defaults(run=_cmd_experiments)

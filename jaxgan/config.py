@@ -24,7 +24,8 @@ MODELS = ("dcgan", "dcgan_tutorial", "sngan")
 LOSSES = ("ns", "minimax", "hinge", "wgan", "ls")
 
 # Keys that only say how long or how chatty a run is: they may change when a run is resumed.
-RUNTIME_KEYS = ("steps", "log_every", "checkpoint_every", "keep_checkpoints", "sample_every")
+RUNTIME_KEYS = ("steps", "log_every", "checkpoint_every", "keep_checkpoints", "sample_every", "eval_every",
+                "eval_samples")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Config:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     sample_every: int = 0  # steps between fixed-noise sample grids (0: only at the end)
+    eval_every: int = 0  # steps between FID-C measurements (0: off); the best checkpoint is kept in best/
+    eval_samples: int = 2000  # samples per FID-C measurement during training (jaxgan eval uses 10k)
 
     def __post_init__(self):
         _validate(self)
@@ -140,12 +143,13 @@ def _validate(c: Config):
     for key in ("z_dim", "g_width", "d_width", "batch_size", "n_dis", "steps", "log_every", "checkpoint_every",
                 "keep_checkpoints"):
         _check(getattr(c, key) >= 1, key, "must be at least 1", getattr(c, key))
-    for key in ("num_classes", "pretrain_d_steps", "sample_every", "seed"):
+    for key in ("num_classes", "pretrain_d_steps", "sample_every", "eval_every", "seed"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     for key in ("lr_g", "lr_d"):
         _check(getattr(c, key) > 0, key, "must be positive", getattr(c, key))
     for key in ("beta1", "beta2", "ema_decay", "d_dropout"):
         _check(0 <= getattr(c, key) < 1, key, "must be in [0, 1)", getattr(c, key))
+    _check(c.eval_samples >= 64, "eval_samples", "must be at least 64", c.eval_samples)
     for key in ("r1_gamma", "gp_weight"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",

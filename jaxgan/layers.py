@@ -1,4 +1,4 @@
-"""Layers the models share: a fast exact nearest-upsample + 3x3 conv, and spectral-normalised conv/dense.
+"""Layers the models share: fast exact nearest-upsample + 3x3 conv and 3x3 conv, spectral-normalised conv/dense.
 
 The fast layer reduces to `conv2x2` (a 2x2 'VALID' convolution) whose weight gradient is computed as four matrix
 products instead of XLA:CPU's weight-gradient convolution, which runs at a fraction of the CPU's matmul speed for
@@ -61,6 +61,46 @@ def _conv2x2_bwd(residuals, dy):
 
 
 _conv2x2.defvjp(_conv2x2_fwd, _conv2x2_bwd)
+
+
+def conv3x3(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """3x3 'SAME' stride-1 convolution, NHWC x HWIO kernel, whose weight gradient is nine matmuls (see conv2x2)."""
+    return _conv3x3(x, kernel)
+
+
+@jax.custom_vjp
+def _conv3x3(x, kernel):
+    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DN)
+
+
+def _conv3x3_fwd(x, kernel):
+    return _conv3x3(x, kernel), (x, kernel)
+
+
+def _conv3x3_bwd(residuals, dy):
+    x, kernel = residuals
+    _, h, w, c_out = dy.shape
+    dx = jax.vjp(lambda x: _conv3x3.fun(x, kernel), x)[1](dy)[0]
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    dy2 = dy.reshape(-1, c_out)
+    dk = jnp.stack([jnp.stack([jnp.einsum("nk,no->ko", xp[:, a:a + h, b:b + w, :].reshape(-1, x.shape[-1]), dy2)
+                               for b in range(3)]) for a in range(3)])
+    return dx, dk.astype(kernel.dtype)
+
+
+_conv3x3.defvjp(_conv3x3_fwd, _conv3x3_bwd)
+
+
+class Conv3x3(nn.Module):
+    """`nn.Conv(features, (3, 3), use_bias=False)` with the same parameters, trained faster on CPU (`conv3x3`)."""
+
+    features: int
+    kernel_init: Any = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        kernel = self.param("kernel", self.kernel_init, (3, 3, x.shape[-1], self.features))
+        return conv3x3(x, kernel.astype(x.dtype))
 
 
 def upsample_nearest(x: jax.Array, factor: int = 2) -> jax.Array:

@@ -7,6 +7,9 @@ The run folder (WORKDIR):
     metrics.jsonl     one JSON line per logging step
     checkpoints/      orbax checkpoints every `checkpoint_every` steps and at the end; the last `keep_checkpoints`
     samples/          step_XXXXXX.png: the EMA generator on fixed noise every `sample_every` steps and at the end
+    best/, best.json  with `eval_every`: the checkpoint of lowest FID-C so far (kept apart from the rolling ones),
+                      its step and value; each measurement is also a line {"step", "fid_c", "eval_samples"} of
+                      metrics.jsonl
 Running the same command again resumes from the latest checkpoint; a larger `--steps` trains on.
 Metrics stay on the device except on logging steps; nothing else syncs the host inside the loop.
 """
@@ -74,6 +77,7 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
         return state
     (workdir / "samples").mkdir(exist_ok=True)
     train_step = step_lib.make_train_step(cfg, mesh)
+    best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start
@@ -99,6 +103,12 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
                 ckpt.save(done, state)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
                 write_grid(cfg, state, workdir, done)
+            if best is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
+                value = best.measure(done, state)
+                log.write(json.dumps({"step": done, "fid_c": round(value, 4), "eval_samples": cfg.eval_samples}) + "\n")
+                log.flush()
+                bar.write(f"step {done}: FID-C {value:.3f} ({cfg.eval_samples} samples; best {best.value:.3f} at step "
+                          f"{best.step})")
     bar.close()
     if ctrl_c.requested:  # keep what was trained: the next run resumes here
         if int(state.step) not in ckpt.all_steps():
@@ -108,7 +118,46 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     write_grid(cfg, state, workdir, cfg.steps)
     ckpt.wait()
     ckpt.close()
+    if best is not None:
+        best.close()
     return state
+
+
+class _BestCheckpoint:
+    """FID-C of the EMA generator every `eval_every` steps; the best state so far is saved in best/ (one kept)."""
+
+    def __init__(self, cfg: Config, workdir: pathlib.Path, data_dir):
+        from jaxgan import evaluator
+        from jaxgan.metrics import reference
+
+        self.cfg, self.record = cfg, workdir / "best.json"
+        self.evaluator = evaluator.load()
+        ref = reference.load(self.evaluator, "train", data_dir, log=print)
+        self.mu, self.sigma = ref.statistics_of(cfg.class_ids)  # a class-subset run is compared with its classes
+        self.ckpt = checkpoint.Checkpointer(workdir / "best", keep=1)
+        self.step, self.value = None, float("inf")
+        if self.record.is_file():  # resumed: the best so far stays the one to beat
+            try:
+                saved = json.loads(self.record.read_text())
+                self.step, self.value = int(saved["step"]), float(saved["fid_c"])
+            except (OSError, ValueError, KeyError, TypeError):
+                raise UserError(f"{self.record} is damaged; delete it (and best/) to start the record afresh") from None
+
+    def measure(self, step: int, state) -> float:
+        from jaxgan import evaluation
+
+        value = evaluation.generator_fid_c(self.cfg, state, self.evaluator, self.mu, self.sigma,
+                                           self.cfg.eval_samples)
+        if value < self.value:
+            self.step, self.value = step, value
+            self.ckpt.save(step, state)
+            self.ckpt.wait()  # best.json must never name a checkpoint that is not on disk yet
+            self.record.write_text(json.dumps({"step": step, "fid_c": value, "eval_samples": self.cfg.eval_samples}))
+        return value
+
+    def close(self):
+        self.ckpt.wait()
+        self.ckpt.close()
 
 
 class _StopOnCtrlC:

@@ -1,6 +1,7 @@
 """Shared fixtures: the prepared CIFAR-10 beside the project, loaded once, and small fast configs."""
 import os
 import pathlib
+import tempfile
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ import jaxgan
 from jaxgan import data
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# Reference statistics are cached per test session (the CLI tests' subprocesses inherit it), never in ~/.cache.
+os.environ["JAXGAN_CACHE"] = tempfile.mkdtemp(prefix="jaxgan-test-cache-")
 DATA_DIR = pathlib.Path(os.environ.get("JAXGAN_TEST_DATA_DIR", REPO.parent / "shared" / "tensorflow_datasets"))
 
 
@@ -45,3 +48,18 @@ def small_images(cifar_train) -> tuple[np.ndarray, np.ndarray]:
     """The first 512 training images: enough for several small steps."""
     images, labels = cifar_train
     return images[:512], labels[:512]
+
+
+@pytest.fixture(scope="session")
+def evaluator():
+    from jaxgan import evaluator as evaluator_lib
+
+    return evaluator_lib.load()
+
+
+@pytest.fixture(scope="session")
+def train_reference(evaluator, data_dir):
+    """The shipped evaluator's CIFAR-10 train reference, computed once per session (about a minute) and cached."""
+    from jaxgan.metrics import reference
+
+    return reference.load(evaluator, "train", data_dir)

@@ -54,3 +54,24 @@ def test_corrupt_checkpoint_is_reported_and_left_alone(tmp_path, fake_load):
     with pytest.raises(UserError, match="cannot be read"):
         checkpoint.Checkpointer(tmp_path / "checkpoints").restore_latest(cfg, parallel.make_mesh())
     assert {p: p.read_bytes() for p in files} == before
+
+
+def test_fid_c_is_logged_and_the_best_checkpoint_kept_apart(tmp_path, fake_load, monkeypatch, small_images,
+                                                            evaluator):
+    from jaxgan import cli
+    from jaxgan.metrics import reference
+
+    small_ref = reference.from_arrays(evaluator, *small_images)
+    monkeypatch.setattr(reference, "load", lambda *a, **k: small_ref)
+    cfg = tiny_config(steps=4, checkpoint_every=4, eval_every=2, eval_samples=64, keep_checkpoints=1)
+    train.train(cfg, tmp_path, progress=False)
+    train.train(cfg.replace(steps=6), tmp_path, progress=False)  # resumed: the record carries over
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    fids = {m["step"]: m["fid_c"] for m in lines if "fid_c" in m}
+    assert sorted(fids) == [2, 4, 6] and all(np.isfinite(v) and v > 0 for v in fids.values())
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["step"] == min(fids, key=fids.get) and best["eval_samples"] == 64
+    assert checkpoint.Checkpointer(tmp_path / "best").all_steps() == [best["step"]]
+    assert checkpoint.Checkpointer(tmp_path / "checkpoints").all_steps() == [6]
+    _, state = cli.load_run(tmp_path, "best")
+    assert int(state.step) == best["step"]

@@ -1,0 +1,103 @@
+"""Reference statistics of a CIFAR-10 split in an evaluator's feature space, computed once and cached on disk.
+
+    ref = reference.load(evaluator, split="train", data_dir="../shared/tensorflow_datasets")
+    ref.mu, ref.sigma            # for FID-C;  ref.features, ref.labels for KID-C, precision/recall, intra-class
+    ref.images                   # the split itself (uint8), for nearest neighbours in pixel space
+    ref.pixel_nn_threshold       # 1st percentile of train-to-train nearest-neighbour distances (pixels in [0, 1])
+
+The cache is `$JAXGAN_CACHE` (default `~/.cache/jaxgan`), one file per (evaluator weights, dataset version, split):
+statistics made with other weights are never mixed up. The images themselves are not cached (they are read from
+tfds each time); a damaged cache file is recomputed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+
+import numpy as np
+
+from jaxgan import data
+from jaxgan.metrics import fid, uniqueness
+
+NN_QUERIES = 10_000  # training images whose nearest other training image sets the memorisation thresholds
+NN_PERCENTILE = 1.0
+DIVERSITY_BATCH = 64
+
+
+def cache_dir() -> pathlib.Path:
+    return pathlib.Path(os.environ.get("JAXGAN_CACHE") or pathlib.Path.home() / ".cache" / "jaxgan")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Reference:
+    split: str
+    weights_id: str
+    images: np.ndarray  # uint8 (N, 32, 32, 3)
+    labels: np.ndarray  # CIFAR-10 class ids
+    features: np.ndarray  # float32 (N, d)
+    mu: np.ndarray
+    sigma: np.ndarray
+    pixel_nn_threshold: float
+    feature_nn_threshold: float
+    batch_diversity: float  # mean pairwise feature distance within real batches of DIVERSITY_BATCH
+
+    def class_statistics(self, class_id: int):
+        return fid.statistics(self.features[self.labels == class_id])
+
+    def statistics_of(self, class_ids) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of the features of the images of these CIFAR-10 classes (all: mu, sigma)."""
+        if len(class_ids) == len(np.unique(self.labels)):
+            return self.mu, self.sigma
+        return fid.statistics(self.features[np.isin(self.labels, class_ids)])
+
+
+def pixels(images) -> np.ndarray:
+    """uint8 images -> float32 in [0, 1]: the space of the pixel-distance figures."""
+    return np.asarray(images, np.float32) / 255.0
+
+
+def _compute(evaluator, images, labels) -> dict:
+    features, _ = evaluator.features_and_logits(images)
+    rng = np.random.default_rng(0)
+    queries = np.sort(rng.choice(len(images), min(NN_QUERIES, len(images)), replace=False))
+    pix_d, _ = uniqueness.nearest_neighbours(pixels(images[queries]), pixels(images), self_index=queries)
+    feat_d, _ = uniqueness.nearest_neighbours(features[queries], features, self_index=queries)
+    shuffled = features[rng.permutation(len(features))]
+    mu, sigma = fid.statistics(features)
+    return {"features": features, "labels": labels, "mu": mu, "sigma": sigma,
+            "pixel_nn_threshold": np.percentile(pix_d, NN_PERCENTILE),
+            "feature_nn_threshold": np.percentile(feat_d, NN_PERCENTILE),
+            "batch_diversity": uniqueness.batch_diversity(shuffled, DIVERSITY_BATCH)}
+
+
+def from_arrays(evaluator, images: np.ndarray, labels: np.ndarray, name: str = "custom") -> Reference:
+    """A reference made from any labelled image set, computed now and not cached."""
+    stats = _compute(evaluator, images, labels)
+    return Reference(split=name, weights_id=evaluator.weights_id, images=images,
+                     **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in stats.items()})
+
+
+def load(evaluator, split: str = "train", data_dir=None, log=None) -> Reference:
+    """The reference of a CIFAR-10 split: its statistics from the cache, else computed (tens of seconds) and cached."""
+    images, labels = data.load_cifar10(split, data_dir)
+    path = cache_dir() / f"reference-{evaluator.weights_id}-{data.DATASET}-{data.VERSION}-{split}.npz"
+    stats = None
+    if path.is_file():
+        try:
+            with np.load(path) as f:
+                stats = {k: f[k] for k in f.files}
+            if len(stats["features"]) != len(images) or not np.array_equal(stats["labels"], labels):
+                stats = None
+        except Exception:  # a damaged or foreign cache file is recomputed, never trusted
+            stats = None
+    if stats is None:
+        if log:
+            log(f"computing reference statistics of CIFAR-10 {split} (once per evaluator; cached in {path.parent})")
+        stats = _compute(evaluator, images, labels)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **stats)
+        tmp.replace(path)
+    return Reference(split=split, weights_id=evaluator.weights_id, images=images,
+                     **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in stats.items()})

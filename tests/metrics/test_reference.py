@@ -1,0 +1,53 @@
+"""Reference statistics: cached per (evaluator weights, split), recomputed when damaged, per-class subsets."""
+import numpy as np
+import pytest
+
+from jaxgan import data, evaluator as evaluator_lib
+from jaxgan.metrics import fid, reference
+
+
+@pytest.fixture
+def small_split(monkeypatch, small_images):
+    """`load_cifar10` returns 512 real images: the cache logic runs in seconds."""
+    monkeypatch.setattr(data, "load_cifar10", lambda split, data_dir=None, classes=(): small_images)
+    monkeypatch.setattr(reference, "NN_QUERIES", 100)
+    return small_images
+
+
+def test_cached_per_weights_and_split(tmp_path, monkeypatch, small_split, evaluator):
+    monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path))
+    first = reference.load(evaluator, "train")
+    files = list(tmp_path.iterdir())
+    assert [f.name for f in files] == [f"reference-{evaluator.weights_id}-cifar10-3.0.2-train.npz"]
+    again = reference.load(evaluator, "train")
+    np.testing.assert_array_equal(first.features, again.features)
+    assert again.pixel_nn_threshold == first.pixel_nn_threshold
+    reference.load(evaluator, "test")
+    other = evaluator_lib.save(tmp_path / "other.msgpack", evaluator.net, evaluator.variables, {"note": "x"})
+    assert other is None
+    reference.load(evaluator_lib.load(tmp_path / "other.msgpack"), "train")
+    assert len(list(tmp_path.glob("reference-*.npz"))) == 3  # two splits, two weight files: three entries
+
+
+def test_statistics_match_the_features(small_split, tmp_path, monkeypatch, evaluator):
+    monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path))
+    ref = reference.load(evaluator, "train")
+    feats, _ = evaluator.features_and_logits(small_split[0])
+    np.testing.assert_allclose(ref.features, feats)
+    mu, sigma = fid.statistics(feats)
+    np.testing.assert_allclose(ref.mu, mu)
+    np.testing.assert_allclose(ref.sigma, sigma)
+    horse_bird = fid.statistics(feats[np.isin(small_split[1], [2, 7])])
+    np.testing.assert_allclose(ref.statistics_of([2, 7])[0], horse_bird[0])
+    assert ref.statistics_of(range(10))[0] is ref.mu
+    assert 0 < ref.pixel_nn_threshold < 55.5 and ref.batch_diversity > 0
+
+
+def test_damaged_cache_is_recomputed(tmp_path, monkeypatch, small_split, evaluator):
+    monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path))
+    good = reference.load(evaluator, "train")
+    path = next(tmp_path.glob("reference-*.npz"))
+    path.write_bytes(b"garbage")
+    again = reference.load(evaluator, "train")
+    np.testing.assert_allclose(again.mu, good.mu)
+    assert np.load(path)["features"].shape == good.features.shape  # rewritten whole

@@ -1,0 +1,71 @@
+"""evaluate_images on real data: the reference figures behave as they must, and bad input is one clear error."""
+import numpy as np
+import pytest
+
+from jaxgan import data, evaluation
+from jaxgan.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def test_split(data_dir):
+    return data.load_cifar10("test", data_dir)
+
+
+@pytest.fixture(scope="module")
+def real_metrics(test_split, evaluator, train_reference):
+    images, labels = test_split
+    return evaluation.evaluate_images(images[:2000], labels[:2000], evaluator=evaluator, reference=train_reference)
+
+
+def test_real_test_images_score_well(real_metrics):
+    m = real_metrics
+    assert m["n"] == 2000 and m["reference"] == "cifar10 train"
+    assert m["fid_c"] < 1.0, m["fid_c"]  # held-out real images: close to the floor
+    assert abs(m["kid_c"]) < 0.01
+    assert m["precision"] > 0.6 and m["recall"] > 0.6
+    assert m["class_accuracy"] > 0.88 and len(m["intra_fid_c"]) == 10
+    u = m["uniqueness"]
+    assert 0.8 < u["batch_diversity"] < 1.2
+    assert u["memorisation_rate_pixel"] < 0.05  # CIFAR-10 test has a few near-duplicates of train, not many
+    assert set(m["predicted_class_share"]) == set(data.CIFAR10_CLASSES)
+
+
+def test_noise_and_copies_score_as_they_must(real_metrics, test_split, evaluator, train_reference):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (2000, 32, 32, 3), dtype=np.uint8)
+    m = evaluation.evaluate_images(noise, evaluator=evaluator, reference=train_reference)
+    assert m["fid_c"] > 10 * real_metrics["fid_c"] and m["precision"] < 0.05
+    assert "class_accuracy" not in m
+    copies = train_reference.images[:500]
+    c = evaluation.evaluate_images(copies, evaluator=evaluator, reference=train_reference)
+    assert c["uniqueness"]["memorisation_rate_pixel"] == 1.0 and c["uniqueness"]["nn_pixel_distance_max"] < 1e-2
+    np.testing.assert_array_equal(c["nearest_train_index_pixel"], np.arange(500))
+
+
+def test_one_class_repeated_loses_recall_and_diversity(test_split, evaluator, train_reference):
+    images, labels = test_split
+    horses = images[labels == 7][:1000]
+    m = evaluation.evaluate_images(np.concatenate([horses, horses]), evaluator=evaluator, reference=train_reference)
+    assert m["recall"] < 0.3 and m["predicted_class_share"]["horse"] > 0.85
+    assert m["uniqueness"]["batch_diversity"] < 1.0
+
+
+@pytest.mark.parametrize("images, labels, words", [
+    (np.zeros((100, 32, 32, 3), np.float32), None, "uint8"),
+    (np.zeros((100, 28, 28, 3), np.uint8), None, "(N, 32, 32, 3)"),
+    (np.zeros((100, 32, 32), np.uint8), None, "(N, 32, 32, 3)"),
+    (np.zeros((10, 32, 32, 3), np.uint8), None, "at least 64"),
+    (np.zeros((100, 32, 32, 3), np.uint8), np.zeros(99, np.int32), "labels"),
+    (np.zeros((100, 32, 32, 3), np.uint8), np.full(100, 10), "0-9"),
+    (np.zeros((100, 32, 32, 3), np.uint8), np.zeros(100, np.float32), "integers"),
+])
+def test_bad_input_is_a_user_error(images, labels, words):
+    with pytest.raises(UserError, match=None) as e:
+        evaluation.check_images(images, labels)
+    assert words in str(e.value)
+
+
+def test_intra_class_without_labels_is_a_user_error(evaluator, train_reference):
+    with pytest.raises(UserError, match="needs the class"):
+        evaluation.evaluate_images(np.zeros((64, 32, 32, 3), np.uint8), intra_class=True, evaluator=evaluator,
+                                   reference=train_reference)
