@@ -39,3 +39,44 @@ def test_dcgan_shapes_follow_the_issue():
     assert outs["UpsampleConv_2"] == (2, 32, 32, 3)
     params = state_lib.create(cfg).d_params
     assert [params[f"Conv_{i}"]["kernel"].shape[-1] for i in range(3)] == [64, 128, 256]
+
+
+def _biggan(num_classes=10):
+    cfg = jaxgan.Config(model="biggan", g_width=16, d_width=16, z_dim=16, num_classes=num_classes)
+    g, _ = models.build(cfg)
+    st = state_lib.create(cfg)
+    return lambda z, y: g.apply({"params": st.g_params, **st.g_stats}, z, y, train=False), st
+
+
+def test_biggan_one_hot_mixtures_are_exactly_the_labels():
+    from jaxgan.models import biggan
+
+    g, _ = _biggan()
+    z = jax.random.normal(jax.random.key(0), (4, 16))
+    y = jnp.array([7, 2, 0, 9])
+    plain = g(z, y)
+    one_hot = jax.nn.one_hot(y, 10)
+    np.testing.assert_array_equal(g(z, one_hot), plain)
+    np.testing.assert_array_equal(g(z, jnp.repeat(one_hot[:, None], biggan.LEVELS, 1)), plain)
+
+
+def test_biggan_mixtures_and_per_block_mixing_change_the_image():
+    g, st = _biggan()
+    # The gain/offset maps start at zero (plain batch norm): give them weights so the class matters.
+    z = jax.random.normal(jax.random.key(0), (2, 16))
+    horse, bird = jax.nn.one_hot(jnp.array([7, 7]), 10), jax.nn.one_hot(jnp.array([2, 2]), 10)
+    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(1), p.shape), st.g_params)
+    cfg = jaxgan.Config(model="biggan", g_width=16, d_width=16, z_dim=16, num_classes=10)
+    gen, _ = models.build(cfg)
+    run = lambda y: gen.apply({"params": params, **st.g_stats}, z, y, train=False)
+    mixed = run(0.6 * horse + 0.4 * bird)
+    assert not np.allclose(mixed, run(horse)) and not np.allclose(mixed, run(bird))
+    coarse_horse_fine_bird = jnp.stack([horse, bird, bird], axis=1)
+    assert not np.allclose(run(coarse_horse_fine_bird), run(bird))
+
+
+def test_biggan_needs_classes():
+    from jaxgan.errors import UserError
+
+    with pytest.raises(UserError, match="num_classes"):
+        jaxgan.Config(model="biggan", num_classes=0)

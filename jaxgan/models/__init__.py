@@ -9,12 +9,14 @@ from __future__ import annotations
 import jax
 
 from jaxgan.config import Config
-from jaxgan.models import dcgan, resnet
+from jaxgan.models import biggan, dcgan, resnet
 
 _MODELS = {
     "dcgan": (dcgan.Generator, dcgan.Discriminator),
     "dcgan_tutorial": (dcgan.TutorialGenerator, dcgan.TutorialDiscriminator),
     "sngan": (resnet.Generator, resnet.Discriminator),
+    # Class-conditional: CBN generator with a shared embedding, spectrally normalised projection discriminator.
+    "biggan": (biggan.Generator, resnet.Discriminator),
 }
 
 

@@ -1,0 +1,83 @@
+"""Class-conditional BigGAN-style generator for 32x32 (Brock et al. 2019), to pair with the projection D.
+
+G: z -> 4x4xw, three residual up-blocks, BN-ReLU-conv3x3 -> 3, tanh. Every batch norm inside the blocks is
+conditional: normalised without its own scale and offset, then scaled by 1 + W_g c and shifted by W_b c, where c is
+z concatenated with a *shared* class embedding e (BigGAN's shared embedding + skip-z). The class input is a set
+of mixture weights over the classes and e = weights @ table, so a label is its one-hot row (exactly the table row)
+and any mixture of classes — horse 0.6 + bird 0.4, or horse in the coarse blocks and bird in the fine ones — is a
+valid input.
+
+    G(z, y)       y: int labels (B,), mixture weights (B, C), or per-block weights (B, LEVELS, C)
+"""
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxgan.layers import UpsampleConv, upsample_nearest
+from jaxgan.models.dcgan import BN_MOMENTUM, batch_norm
+
+LEVELS = 3  # one class mixture per up-block: 4->8 (coarse layout), 8->16, 16->32 (fine detail)
+
+
+def class_weights(y, num_classes: int) -> jax.Array:
+    """Labels or mixtures -> float32 (B, LEVELS, num_classes) mixture weights, one row per up-block."""
+    y = jnp.asarray(y)
+    if jnp.issubdtype(y.dtype, jnp.integer):
+        y = jax.nn.one_hot(y, num_classes, dtype=jnp.float32)
+    y = y.astype(jnp.float32)
+    if y.ndim == 2:
+        y = jnp.broadcast_to(y[:, None, :], (y.shape[0], LEVELS, num_classes))
+    if y.shape[1:] != (LEVELS, num_classes):
+        raise ValueError(f"class input of shape {y.shape}: expected (B,), (B, {num_classes}) or "
+                         f"(B, {LEVELS}, {num_classes})")
+    return y
+
+
+class ConditionalBatchNorm(nn.Module):
+    """Batch norm whose scale and offset are linear functions of a conditioning vector (per image)."""
+
+    axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, x, cond, train: bool):
+        x = nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=self.axis_name,
+                         use_scale=False, use_bias=False)(x)
+        c = x.shape[-1]
+        gain = 1.0 + nn.Dense(c, use_bias=False, kernel_init=nn.initializers.zeros, name="gain")(cond)
+        offset = nn.Dense(c, use_bias=False, kernel_init=nn.initializers.zeros, name="offset")(cond)
+        return x * gain[:, None, None, :] + offset[:, None, None, :]
+
+
+class GBlock(nn.Module):
+    features: int
+    axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, x, cond, train: bool):
+        h = nn.relu(ConditionalBatchNorm(self.axis_name)(x, cond, train))
+        h = UpsampleConv(self.features, use_bias=False)(h)
+        h = nn.relu(ConditionalBatchNorm(self.axis_name)(h, cond, train))
+        h = nn.Conv(self.features, (3, 3), use_bias=False)(h)
+        return h + upsample_nearest(nn.Conv(self.features, (1, 1), use_bias=False)(x))
+
+
+class Generator(nn.Module):
+    width: int = 128
+    num_classes: int = 10
+    embed_dim: int = 128
+    axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, z, y=None, train: bool = True):
+        if not self.num_classes or y is None:
+            raise ValueError("the BigGAN generator is class-conditional: give num_classes > 0 and labels y")
+        weights = class_weights(y, self.num_classes)
+        table = self.param("class_embedding", nn.initializers.normal(1.0), (self.num_classes, self.embed_dim))
+        x = nn.Dense(4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, self.width)
+        for level in range(LEVELS):
+            cond = jnp.concatenate([z, weights[:, level] @ table], axis=-1)
+            x = GBlock(self.width, self.axis_name)(x, cond, train)
+        x = nn.relu(batch_norm(self.axis_name, train)(x))
+        return jnp.tanh(nn.Conv(3, (3, 3))(x))
