@@ -73,3 +73,16 @@ def test_inception_without_the_extra_says_how_to_get_it(npz):
         pass
     assert_one_line_error(jaxgan("eval", "--images", npz / "labelled.npz", "--inception"),
                           "torch-fidelity", "jaxgan[inception]")
+
+
+def test_sample_npz_labels_are_cifar10_class_ids(tmp_path, small_images, monkeypatch):
+    """A conditional run on horse and bird numbers them 0, 1 inside; the .npz (eval's input) says 7 and 2."""
+    from jaxgan import cli, train
+    from tests.conftest import tiny_config
+
+    images, labels = small_images
+    monkeypatch.setattr(train, "load_train_data", lambda cfg, data_dir=None: (images, labels % 2))
+    cfg = tiny_config(steps=1, classes=("horse", "bird"), num_classes=2)
+    train.train(cfg, tmp_path / "run", progress=False)
+    assert cli.main(["sample", "--workdir", str(tmp_path / "run"), "--n", "6", "--out", str(tmp_path / "s.npz")]) == 0
+    assert list(np.load(tmp_path / "s.npz")["labels"]) == [2, 7, 2, 7, 2, 7]

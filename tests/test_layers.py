@@ -55,3 +55,17 @@ def test_spectral_norm_conv_has_unit_spectral_norm_after_power_iterations():
     bias = y(jnp.zeros((1, 256)))
     jac = jax.jacobian(lambda z: (y(z[None]) - bias)[0])(jnp.zeros(256))
     assert abs(float(jnp.linalg.norm(jac, 2)) - 1.0) < 1e-2
+
+
+@pytest.mark.parametrize("shape, c_out", [((2, 5, 7, 3), 4), ((1, 4, 4, 8), 2)])
+def test_conv3x3_equals_a_3x3_same_conv_with_its_gradients(shape, c_out):
+    x = jax.random.normal(jax.random.key(0), shape)
+    conv = nn.Conv(c_out, (3, 3), use_bias=False)
+    params = conv.init(jax.random.key(1), x)
+    ours = layers.Conv3x3(c_out)
+    assert jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x)) == jax.tree.map(jnp.shape, params)
+    loss = lambda m: lambda p, x: jnp.sum(jnp.sin(m.apply(p, x)))
+    np.testing.assert_allclose(ours.apply(params, x), conv.apply(params, x), rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(jax.grad(loss(ours), (0, 1))(params, x)),
+                    jax.tree.leaves(jax.grad(loss(conv), (0, 1))(params, x))):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
