@@ -60,10 +60,17 @@ def _cmd_sample(args):
             raise UserError(f"{flag} must be at least 1, got {value}")
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    if args.truncation is not None and args.truncation <= 0:
+        raise UserError(f"--truncation must be positive, got {args.truncation}")
     cfg, state = load_run(pathlib.Path(args.workdir), args.checkpoint)
-    images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, batch_size=args.batch_size)
+    mix = None if args.mix is None else sampling.parse_mix(args.mix, cfg)
+    labels = None if mix is None else np.broadcast_to(mix, (args.n,) + mix.shape)
+    images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, labels=labels, batch_size=args.batch_size,
+                                     truncation=args.truncation)
     if out.suffix == ".png":
         sampling.save_grid(images, out)
+    elif mix is not None:
+        np.savez(out, images=images, mixture=mix)
     else:
         labels = None if labels is None else np.asarray(cfg.class_ids)[labels]  # CIFAR-10 ids, as eval expects
         np.savez(out, images=images, **({} if labels is None else {"labels": labels}))
@@ -192,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="FILE.png for a grid, FILE.npz for an array `images` (+ CIFAR-10 `labels`)")
     s.add_argument("--checkpoint", choices=("latest", "best"), default="latest",
                    help="the latest checkpoint, or the one of lowest FID-C (runs trained with eval_every)")
+    s.add_argument("--mix", default=None, metavar="CLASS=W,...",
+                   help="class mixture for every sample, e.g. horse=0.6,bird=0.4; '|' between 3 mixtures sets "
+                        "the generator's blocks coarse to fine (biggan models)")
+    s.add_argument("--truncation", type=float, default=None, help="cut latents to [-t, t]")
     s.set_defaults(run=_cmd_sample)
 
     m = sub.add_parser("eval", help="FID-C, KID-C, precision/recall, uniqueness of a run's samples or of images")

@@ -25,10 +25,49 @@ KEY_LATENT = 0  # purpose folded into key(seed) for the latents
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
-def latents(seed: int, start: int, count: int, z_dim: int) -> jax.Array:
+def latents(seed: int, start: int, count: int, z_dim: int, truncation=None) -> jax.Array:
+    """Latents of images start..start+count-1 of `seed`; with `truncation` t, drawn from N(0, 1) cut to [-t, t]."""
     base = jax.random.fold_in(jax.random.key(seed), KEY_LATENT)
     idx = start + jnp.arange(count)  # start is traced: one compile serves every batch
-    return jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(base, i), (z_dim,)))(idx)
+    if truncation is None:
+        return jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(base, i), (z_dim,)))(idx)
+    return jax.vmap(lambda i: jax.random.truncated_normal(jax.random.fold_in(base, i), -truncation, truncation,
+                                                          (z_dim,)))(idx)
+
+
+def parse_mix(text: str, cfg: Config) -> np.ndarray:
+    """`"horse=0.6,bird=0.4"` -> mixture weights over the model's classes, (C,); with `|` between LEVELS parts
+    (`"horse=1|horse=0.5,bird=0.5|bird=1"`: coarse to fine blocks) -> (LEVELS, C). UserError on any mistake."""
+    from jaxgan.config import CIFAR10_CLASSES
+    from jaxgan.errors import UserError
+    from jaxgan.models.biggan import LEVELS
+
+    if not cfg.num_classes:
+        raise UserError("--mix needs a class-conditional model; this run is unconditional")
+    if cfg.model != "biggan":
+        raise UserError(f"--mix needs the biggan generator (a mixture of its shared class embedding); this run is "
+                        f"{cfg.model}")
+    names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
+    parts = text.split("|")
+    if len(parts) not in (1, LEVELS):
+        raise UserError(f"--mix {text!r}: give one mixture, or {LEVELS} separated by '|' (coarse to fine)")
+    out = np.zeros((len(parts), len(names)), np.float32)
+    for row, part in enumerate(parts):
+        for item in filter(None, (p.strip() for p in part.split(","))):
+            name, sep, value = item.partition("=")
+            name = name.strip()
+            if name not in names:
+                raise UserError(f"--mix: unknown class '{name}' (this model's classes: {', '.join(names)})")
+            try:
+                if not sep:
+                    raise ValueError
+                out[row, names.index(name)] += float(value)
+            except ValueError:
+                raise UserError(f"--mix: '{item}' is not class=weight") from None
+        if not np.all(np.isfinite(out[row])) or np.any(out[row] < 0) or abs(out[row].sum() - 1) > 1e-4:
+            raise UserError(f"--mix {part!r}: weights must be non-negative numbers summing to 1 "
+                            f"(they sum to {np.nansum(out[row]):g})")
+    return out[0] if len(parts) == 1 else out
 
 
 @functools.lru_cache(maxsize=8)
@@ -49,17 +88,29 @@ def default_labels(cfg: Config, n: int) -> np.ndarray | None:
 
 
 def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, batch_size: int = 500,
-           use_ema: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-    """`n` images (uint8, NHWC) from the EMA generator (or G itself with `use_ema=False`) and their labels."""
+           use_ema: bool = True, truncation: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """`n` images (uint8, NHWC) from the EMA generator (or G itself with `use_ema=False`) and their labels.
+
+    `labels`: int class ids (n,) of the model's classes, or (biggan) mixture weights (n, C) or (n, LEVELS, C);
+    default: every class in turn. `truncation`: cut the latents to [-t, t] (less variety, more typical images).
+    """
     generate = _generator(cfg)
     params, stats = (state.ema_params, state.ema_stats) if use_ema else (state.g_params, state.g_stats)
-    labels = default_labels(cfg, n) if labels is None else np.asarray(labels, np.int32)
+    if labels is None:
+        labels = default_labels(cfg, n)
+    else:
+        labels = np.asarray(labels)
+        labels = labels.astype(np.int32 if np.issubdtype(labels.dtype, np.integer) else np.float32)
     out = []
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
-        z = latents(seed, start, batch_size, cfg.z_dim)  # a fixed shape: one compiled generator for every batch
-        y = jnp.zeros((batch_size,), jnp.int32) if labels is None else jnp.asarray(
-            np.pad(labels[start:start + count], (0, batch_size - count)))
+        # A fixed shape: one compiled generator for every batch.
+        z = latents(seed, start, batch_size, cfg.z_dim, truncation)
+        if labels is None:
+            y = jnp.zeros((batch_size,), jnp.int32)
+        else:
+            chunk = labels[start:start + count]
+            y = jnp.asarray(np.pad(chunk, [(0, batch_size - count)] + [(0, 0)] * (chunk.ndim - 1)))
         out.append(np.asarray(generate(params, stats, z, y))[:count])
     return np.concatenate(out), labels
 

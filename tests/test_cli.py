@@ -81,6 +81,10 @@ def test_sample_mistakes(tmp_path, run_dir):
     assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--out", tmp_path / "no" / "x.png"), "does not exist")
     assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--batch-size", 0, "--out", tmp_path / "x.png"),
                           "--batch-size")
+    assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--mix", "horse=1", "--out", tmp_path / "x.png"),
+                          "unconditional")
+    assert_one_line_error(jaxgan("sample", "--workdir", run_dir, "--truncation", 0, "--out", tmp_path / "x.png"),
+                          "--truncation")
 
 
 def test_sample_is_seeded_and_independent_of_batch_size(tmp_path, run_dir):
