@@ -38,13 +38,12 @@ class Recipe:
     stem_width: int = 32
 
 
-def augment(key, images):
-    """Random horizontal flip and translation by up to 2 pixels (reflect padding), per image, on device."""
+def augment(key, images, pad: int = 2):
+    """Random horizontal flip and translation by up to `pad` pixels (reflect padding), per image, on device."""
     n = images.shape[0]
     k_flip, k_shift = jax.random.split(key)
     flip = jax.random.bernoulli(k_flip, 0.5, (n,))
     images = jnp.where(flip[:, None, None, None], images[:, :, ::-1], images)
-    pad = 2
     padded = jnp.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
     shifts = jax.random.randint(k_shift, (n, 2), 0, 2 * pad + 1)
     return jax.vmap(lambda im, s: jax.lax.dynamic_slice(im, (s[0], s[1], 0), (32, 32, 3)))(padded, shifts)
@@ -57,7 +56,7 @@ def to_input(images_uint8):
 
 def make_step(net, tx, recipe: Recipe):
     def step(variables, opt_state, images, labels, key):
-        x = to_input(augment(key, images))
+        x = to_input(augment(key, images, recipe.translate))
 
         def loss_fn(params):
             (_, logits), new_state = net.apply({"params": params, "batch_stats": variables["batch_stats"]}, x,
