@@ -44,7 +44,8 @@ def coverage_of(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> f
 
 
 def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
-    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    # float32 halves the time of the four 10k x 10k distance passes; ball membership does not need float64.
+    real, fake = np.asarray(real, np.float32), np.asarray(fake, np.float32)
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"precision/recall with k={k} needs more than {k} samples on each side")
     precision = coverage_of(fake, real, knn_radii(real, k))

@@ -15,7 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-QUERY_CHUNK = 500
+# Queries per matrix product: the reference set (614 MB for CIFAR-10 train in pixels) is streamed from memory once per
+# chunk, so bigger chunks are faster (10k x 50k pixels: 26 s at 500, 19 s at 2500 on 2 cores) at 500 MB of distances.
+QUERY_CHUNK = 2500
 
 
 @jax.jit
@@ -38,10 +40,6 @@ def _prepare(reference):
     return ref, jnp.sum(ref * ref, axis=1)
 
 
-def _chunks(n):
-    return [(s, min(s + QUERY_CHUNK, n)) for s in range(0, n, QUERY_CHUNK)]
-
-
 def nearest_neighbours(queries, reference, self_index=None) -> tuple[np.ndarray, np.ndarray]:
     """(distance to, index of) each query's nearest reference point; arrays of any shape (N, ...), as float32.
 
@@ -51,15 +49,16 @@ def nearest_neighbours(queries, reference, self_index=None) -> tuple[np.ndarray,
     queries = np.asarray(queries)
     ref, ref_sq = _prepare(reference)
     dist, idx = np.empty(len(queries), np.float32), np.empty(len(queries), np.int64)
-    for s, e in _chunks(len(queries)):
+    size = min(QUERY_CHUNK, len(queries))
+    for s in range(0, len(queries), size):
+        e = min(s + size, len(queries))
         chunk = np.asarray(queries[s:e], np.float32)
-        if e - s < QUERY_CHUNK:  # pad the last chunk: one shape, one compile
-            pad = np.zeros((QUERY_CHUNK - (e - s),) + chunk.shape[1:], np.float32)
-            chunk = np.concatenate([chunk, pad])
+        if e - s < size:  # pad the last chunk: one shape, one compile
+            chunk = np.concatenate([chunk, np.zeros((size - (e - s),) + chunk.shape[1:], np.float32)])
         if self_index is None:
             i, d = _nn_chunk(chunk, ref, ref_sq)
         else:
-            own = np.zeros(QUERY_CHUNK, np.int32)
+            own = np.zeros(size, np.int32)
             own[:e - s] = self_index[s:e]
             i, d = _nn_chunk_excluding(chunk, ref, ref_sq, own)
         idx[s:e], dist[s:e] = np.asarray(i)[:e - s], np.asarray(d)[:e - s]
