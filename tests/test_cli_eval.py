@@ -32,14 +32,6 @@ def test_eval_of_a_run_writes_all_metrics(tmp_path, run_dir, data_dir, train_ref
     assert "FID-C" in out.stdout and "wrote" in out.stdout
 
 
-def test_eval_of_labelled_images_gives_intra_class_figures(tmp_path, npz, data_dir, train_reference):
-    out = jaxgan("eval", "--images", npz / "labelled.npz", "--intra-class", "--out", tmp_path / "m.json",
-                 "--data-dir", data_dir)
-    assert out.returncode == 0, out.stderr[-2000:]
-    m = json.loads((tmp_path / "m.json").read_text())
-    assert m["class_accuracy"] > 0.85 and len(m["intra_fid_c"]) == 10
-
-
 @pytest.mark.parametrize("name, words", [
     ("missing.npz", ["no such file"]),
     ("text.npz", ["not a readable .npz"]),

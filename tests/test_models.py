@@ -61,7 +61,7 @@ def test_biggan_one_hot_mixtures_are_exactly_the_labels():
 
 
 def test_biggan_mixtures_and_per_block_mixing_change_the_image():
-    g, st = _biggan()
+    _, st = _biggan()
     # The gain/offset maps start at zero (plain batch norm): give them weights so the class matters.
     z = jax.random.normal(jax.random.key(0), (2, 16))
     horse, bird = jax.nn.one_hot(jnp.array([7, 7]), 10), jax.nn.one_hot(jnp.array([2, 2]), 10)

@@ -20,6 +20,7 @@ import numpy as np
 from jaxgan import data
 from jaxgan.metrics import fid, uniqueness
 
+FEATURES = "avgpool"  # names how features are read from the network: part of the cache key
 NN_QUERIES = 10_000  # training images whose nearest other training image sets the memorisation thresholds
 NN_PERCENTILE = 1.0
 DIVERSITY_BATCH = 64
@@ -81,7 +82,7 @@ def from_arrays(evaluator, images: np.ndarray, labels: np.ndarray, name: str = "
 def load(evaluator, split: str = "train", data_dir=None, log=None) -> Reference:
     """The reference of a CIFAR-10 split: its statistics from the cache, else computed (tens of seconds) and cached."""
     images, labels = data.load_cifar10(split, data_dir)
-    path = cache_dir() / f"reference-{evaluator.weights_id}-{data.DATASET}-{data.VERSION}-{split}.npz"
+    path = cache_dir() / f"reference-{evaluator.weights_id}-{FEATURES}-{data.DATASET}-{data.VERSION}-{split}.npz"
     stats = None
     if path.is_file():
         try:

@@ -18,7 +18,7 @@ def test_cached_per_weights_and_split(tmp_path, monkeypatch, small_split, evalua
     monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path))
     first = reference.load(evaluator, "train")
     files = list(tmp_path.iterdir())
-    assert [f.name for f in files] == [f"reference-{evaluator.weights_id}-cifar10-3.0.2-train.npz"]
+    assert [f.name for f in files] == [f"reference-{evaluator.weights_id}-avgpool-cifar10-3.0.2-train.npz"]
     again = reference.load(evaluator, "train")
     np.testing.assert_array_equal(first.features, again.features)
     assert again.pixel_nn_threshold == first.pixel_nn_threshold
