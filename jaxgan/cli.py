@@ -101,6 +101,7 @@ def _cmd_eval(args):
     import numpy as np
 
     from jaxgan import evaluation, evaluator as evaluator_lib, sampling
+    from jaxgan.metrics import reference as reference_lib
 
     if (args.workdir is None) == (args.images is None):
         raise UserError("give either --workdir DIR (sample its generator) or --images FILE.npz")
@@ -129,13 +130,11 @@ def _cmd_eval(args):
         raise UserError(f"{args.images or args.workdir}: intra-class FID-C needs labels, and these images have "
                         f"none (an unconditional model, or an .npz without 'labels')")
     sampled = time.perf_counter()
+    ref = reference_lib.load(evaluator, "train", args.data_dir, log=lambda line: print(line, file=sys.stderr))
     metrics = evaluation.evaluate_images(images, labels, intra_class=args.intra_class or None, evaluator=evaluator,
-                                         data_dir=args.data_dir, seed=args.seed,
-                                         log=lambda line: print(line, file=sys.stderr))
-    if args.inception:
-        from jaxgan import data
-
-        metrics["inception"] = inception.inception_metrics(images, data.load_cifar10("train", args.data_dir)[0])
+                                         reference=ref, seed=args.seed)
+    if args.inception:  # against the same train images, already in memory
+        metrics["inception"] = inception.inception_metrics(images, ref.images)
     result = {"source": source, **evaluation.to_json(metrics)}
     result["timings"].update(sampling_s=round(sampled - start, 2), total_s=round(time.perf_counter() - start, 2))
     text = json.dumps(result, indent=2)

@@ -72,11 +72,14 @@ def _compute(evaluator, images, labels) -> dict:
             "batch_diversity": uniqueness.batch_diversity(shuffled, DIVERSITY_BATCH)}
 
 
+def _reference(evaluator, split: str, images, stats: dict) -> Reference:
+    return Reference(split=split, weights_id=evaluator.weights_id, images=images,
+                     **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in stats.items()})
+
+
 def from_arrays(evaluator, images: np.ndarray, labels: np.ndarray, name: str = "custom") -> Reference:
     """A reference made from any labelled image set, computed now and not cached."""
-    stats = _compute(evaluator, images, labels)
-    return Reference(split=name, weights_id=evaluator.weights_id, images=images,
-                     **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in stats.items()})
+    return _reference(evaluator, name, images, _compute(evaluator, images, labels))
 
 
 def load(evaluator, split: str = "train", data_dir=None, log=None) -> Reference:
@@ -100,5 +103,4 @@ def load(evaluator, split: str = "train", data_dir=None, log=None) -> Reference:
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez(tmp, **stats)
         tmp.replace(path)
-    return Reference(split=split, weights_id=evaluator.weights_id, images=images,
-                     **{k: (float(v) if np.ndim(v) == 0 else v) for k, v in stats.items()})
+    return _reference(evaluator, split, images, stats)

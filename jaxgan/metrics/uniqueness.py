@@ -21,17 +21,11 @@ QUERY_CHUNK = 2500
 
 
 @jax.jit
-def _nn_chunk(queries, reference, ref_sq):
+def _nn_chunk(queries, reference, ref_sq, query_index):
+    """Nearest reference point of each query; `query_index[i]` (-1: none) is excluded as query i itself."""
     q = queries.reshape(len(queries), -1).astype(jnp.float32)
     d2 = jnp.sum(q * q, axis=1)[:, None] + ref_sq[None, :] - 2.0 * q @ reference.T
-    return jnp.argmin(d2, axis=1), jnp.sqrt(jnp.maximum(jnp.min(d2, axis=1), 0.0))
-
-
-@jax.jit
-def _nn_chunk_excluding(queries, reference, ref_sq, query_index):
-    q = queries.reshape(len(queries), -1).astype(jnp.float32)
-    d2 = jnp.sum(q * q, axis=1)[:, None] + ref_sq[None, :] - 2.0 * q @ reference.T
-    d2 = d2.at[jnp.arange(len(q)), query_index].set(jnp.inf)  # a training image is not its own neighbour
+    d2 = jnp.where(jnp.arange(reference.shape[0])[None, :] == query_index[:, None], jnp.inf, d2)
     return jnp.argmin(d2, axis=1), jnp.sqrt(jnp.maximum(jnp.min(d2, axis=1), 0.0))
 
 
@@ -55,12 +49,10 @@ def nearest_neighbours(queries, reference, self_index=None) -> tuple[np.ndarray,
         chunk = np.asarray(queries[s:e], np.float32)
         if e - s < size:  # pad the last chunk: one shape, one compile
             chunk = np.concatenate([chunk, np.zeros((size - (e - s),) + chunk.shape[1:], np.float32)])
-        if self_index is None:
-            i, d = _nn_chunk(chunk, ref, ref_sq)
-        else:
-            own = np.zeros(size, np.int32)
+        own = np.full(size, -1, np.int32)
+        if self_index is not None:
             own[:e - s] = self_index[s:e]
-            i, d = _nn_chunk_excluding(chunk, ref, ref_sq, own)
+        i, d = _nn_chunk(chunk, ref, ref_sq, own)
         idx[s:e], dist[s:e] = np.asarray(i)[:e - s], np.asarray(d)[:e - s]
     return dist, idx
 
