@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the latest checkpoint, or the one of lowest FID-C (runs trained with eval_every)")
     s.add_argument("--mix", default=None, metavar="CLASS=W,...",
                    help="class mixture for every sample, e.g. horse=0.6,bird=0.4; '|' between 3 mixtures sets "
-                        "the generator's blocks coarse to fine (biggan models)")
+                        "the generator's blocks coarse to fine (biggan, cdcgan)")
     s.add_argument("--truncation", type=float, default=None, help="cut latents to [-t, t]")
     s.set_defaults(run=_cmd_sample)
 

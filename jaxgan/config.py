@@ -20,7 +20,7 @@ from typing import Any
 from jaxgan.errors import UserError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-MODELS = ("dcgan", "dcgan_tutorial", "sngan", "biggan")
+MODELS = ("dcgan", "dcgan_tutorial", "sngan", "biggan", "cdcgan")
 LOSSES = ("ns", "minimax", "hinge", "wgan", "ls")
 
 # Keys that only say how long or how chatty a run is: they may change when a run is resumed.
@@ -158,8 +158,8 @@ def _validate(c: Config):
         _check(name in CIFAR10_CLASSES, "classes",
                f"unknown class '{name}' (CIFAR-10 classes: {', '.join(CIFAR10_CLASSES)})", ",".join(c.classes))
     _check(len(set(c.classes)) == len(c.classes), "classes", "lists a class twice", ",".join(c.classes))
-    _check(c.model != "biggan" or c.num_classes > 0, "num_classes",
-           "must be the number of classes trained on: the biggan generator is class-conditional", c.num_classes)
+    _check(c.model not in ("biggan", "cdcgan") or c.num_classes > 0, "num_classes",
+           f"must be the number of classes trained on: the {c.model} generator is class-conditional", c.num_classes)
     _check(c.num_classes in (0, len(c.class_ids)), "num_classes",
            f"must be 0 (unconditional) or the number of classes trained on ({len(c.class_ids)})", c.num_classes)
 

@@ -44,9 +44,9 @@ def parse_mix(text: str, cfg: Config) -> np.ndarray:
 
     if not cfg.num_classes:
         raise UserError("--mix needs a class-conditional model; this run is unconditional")
-    if cfg.model != "biggan":
-        raise UserError(f"--mix needs the biggan generator (a mixture of its shared class embedding); this run is "
-                        f"{cfg.model}")
+    if cfg.model not in models.MIXABLE:
+        raise UserError(f"--mix needs a generator with a shared class embedding ({', '.join(models.MIXABLE)}); "
+                        f"this run is {cfg.model}")
     names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
     parts = text.split("|")
     if len(parts) not in (1, LEVELS):
@@ -91,7 +91,7 @@ def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, bat
            use_ema: bool = True, truncation: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """`n` images (uint8, NHWC) from the EMA generator (or G itself with `use_ema=False`) and their labels.
 
-    `labels`: int class ids (n,) of the model's classes, or (biggan) mixture weights (n, C) or (n, LEVELS, C);
+    `labels`: int class ids (n,) of the model's classes, or (biggan, cdcgan) mixture weights (n, C) or (n, LEVELS, C);
     default: every class in turn. `truncation`: cut the latents to [-t, t] (less variety, more typical images).
     """
     generate = _generator(cfg)

@@ -6,9 +6,12 @@ import pytest
 import jaxgan
 from jaxgan import models, state as state_lib
 
+CONDITIONAL = ("biggan", "cdcgan")  # generators fed by a shared class embedding: any class mixture is an input
 
-@pytest.mark.parametrize("model, gw, dw", [("dcgan", 8, 8), ("dcgan_tutorial", 8, 8), ("sngan", 16, 16)])
-@pytest.mark.parametrize("num_classes", [0, 10])
+
+@pytest.mark.parametrize("model, gw, dw, num_classes", [
+    (m, w, w, c) for m, w in (("dcgan", 8), ("dcgan_tutorial", 8), ("sngan", 16)) for c in (0, 10)]
+    + [("biggan", 16, 16, 10), ("cdcgan", 8, 8, 10)])
 def test_shapes_and_ranges(model, gw, dw, num_classes):
     cfg = jaxgan.Config(model=model, g_width=gw, d_width=dw, z_dim=16, num_classes=num_classes)
     g, d = models.build(cfg)
@@ -21,7 +24,8 @@ def test_shapes_and_ranges(model, gw, dw, num_classes):
     assert logits.shape == (3,)
     p = models.probability(logits)
     assert bool(jnp.all((p > 0) & (p < 1)))
-    if num_classes:  # the label changes the image and the logit
+    # The label changes the image (CBN generators start as plain batch norm: their class maps are zero at init).
+    if num_classes and model not in CONDITIONAL:
         x2 = g.apply({"params": st.g_params, **st.g_stats}, z, y[::-1], train=False)
         assert not np.allclose(x, x2)
 
@@ -41,17 +45,19 @@ def test_dcgan_shapes_follow_the_issue():
     assert [params[f"Conv_{i}"]["kernel"].shape[-1] for i in range(3)] == [64, 128, 256]
 
 
-def _biggan(num_classes=10):
-    cfg = jaxgan.Config(model="biggan", g_width=16, d_width=16, z_dim=16, num_classes=num_classes)
+def _conditional(model):
+    cfg = jaxgan.Config(model=model, g_width=16, d_width=16, z_dim=16, num_classes=10)
     g, _ = models.build(cfg)
     st = state_lib.create(cfg)
-    return lambda z, y: g.apply({"params": st.g_params, **st.g_stats}, z, y, train=False), st
+    return g, st
 
 
-def test_biggan_one_hot_mixtures_are_exactly_the_labels():
+@pytest.mark.parametrize("model", CONDITIONAL)
+def test_one_hot_mixtures_are_exactly_the_labels(model):
     from jaxgan.models import biggan
 
-    g, _ = _biggan()
+    gen, st = _conditional(model)
+    g = lambda z, y: gen.apply({"params": st.g_params, **st.g_stats}, z, y, train=False)
     z = jax.random.normal(jax.random.key(0), (4, 16))
     y = jnp.array([7, 2, 0, 9])
     plain = g(z, y)
@@ -60,23 +66,40 @@ def test_biggan_one_hot_mixtures_are_exactly_the_labels():
     np.testing.assert_array_equal(g(z, jnp.repeat(one_hot[:, None], biggan.LEVELS, 1)), plain)
 
 
-def test_biggan_mixtures_and_per_block_mixing_change_the_image():
-    _, st = _biggan()
+@pytest.mark.parametrize("model", CONDITIONAL)
+def test_mixtures_and_per_block_mixing_change_the_image(model):
+    gen, st = _conditional(model)
     # The gain/offset maps start at zero (plain batch norm): give them weights so the class matters.
     z = jax.random.normal(jax.random.key(0), (2, 16))
     horse, bird = jax.nn.one_hot(jnp.array([7, 7]), 10), jax.nn.one_hot(jnp.array([2, 2]), 10)
     params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(1), p.shape), st.g_params)
-    cfg = jaxgan.Config(model="biggan", g_width=16, d_width=16, z_dim=16, num_classes=10)
-    gen, _ = models.build(cfg)
     run = lambda y: gen.apply({"params": params, **st.g_stats}, z, y, train=False)
     mixed = run(0.6 * horse + 0.4 * bird)
     assert not np.allclose(mixed, run(horse)) and not np.allclose(mixed, run(bird))
     coarse_horse_fine_bird = jnp.stack([horse, bird, bird], axis=1)
     assert not np.allclose(run(coarse_horse_fine_bird), run(bird))
+    assert not np.allclose(run(coarse_horse_fine_bird), run(horse))
 
 
-def test_biggan_needs_classes():
+def test_cdcgan_discriminator_is_spectrally_normalised_with_a_projection():
+    cfg = jaxgan.load_experiment("cgan")
+    params, stats = (lambda st: (st.d_params, st.d_stats))(state_lib.create(cfg))
+    assert "class_projection" in params and "batch_stats" in stats
+    kernel = params["SNConv_1"]["Conv_0"]["kernel"]  # (4, 4, 64, 128)
+    _, d = models.build(cfg)
+    x = jax.random.normal(jax.random.key(0), (2, 32, 32, 3))
+    # Power iteration: after enough updates of u, the normalised kernel's top singular value is ~1.
+    for _ in range(30):
+        _, new = d.apply({"params": params, **stats}, x, jnp.array([0, 1]), train=True, mutable=["batch_stats"])
+        stats = new
+    sigma = stats["batch_stats"]["SNConv_1"]["SpectralNorm_0"]["Conv_0/kernel/sigma"]
+    top = np.linalg.svd(np.asarray(kernel).reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+    np.testing.assert_allclose(float(sigma), top, rtol=1e-3)
+
+
+@pytest.mark.parametrize("model", CONDITIONAL)
+def test_conditional_generators_need_classes(model):
     from jaxgan.errors import UserError
 
     with pytest.raises(UserError, match="num_classes"):
-        jaxgan.Config(model="biggan", num_classes=0)
+        jaxgan.Config(model=model, num_classes=0)

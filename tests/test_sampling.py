@@ -9,16 +9,16 @@ from jaxgan.errors import UserError
 
 
 @pytest.fixture(scope="module")
-def biggan():
-    cfg = jaxgan.Config(model="biggan", g_width=16, d_width=16, z_dim=16, num_classes=10)
+def conditional():
+    cfg = jaxgan.Config(model="cdcgan", g_width=16, d_width=16, z_dim=16, num_classes=10)
     st = state_lib.create(cfg)
     # Random gain/offset maps (they start at zero) so that the class input matters.
     g = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(1), p.shape), st.ema_params)
     return cfg, st.replace(ema_params=g)
 
 
-def test_one_hot_mixture_reproduces_plain_conditional_sampling(biggan):
-    cfg, st = biggan
+def test_one_hot_mixture_reproduces_plain_conditional_sampling(conditional):
+    cfg, st = conditional
     plain, _ = sampling.sample(cfg, st, 6, seed=3, labels=np.full(6, 7), batch_size=4)
     mix = sampling.parse_mix("horse=1", cfg)
     mixed, _ = sampling.sample(cfg, st, 6, seed=3, labels=np.broadcast_to(mix, (6, 10)), batch_size=4)
@@ -32,10 +32,10 @@ def test_one_hot_mixture_reproduces_plain_conditional_sampling(biggan):
     assert not np.array_equal(plain, other)
 
 
-def test_truncation_bounds_the_latents_and_changes_the_samples(biggan):
+def test_truncation_bounds_the_latents_and_changes_the_samples(conditional):
     z = np.asarray(sampling.latents(0, 0, 256, 16, 0.5))
     assert np.abs(z).max() <= 0.5 and z.std() > 0.2
-    cfg, st = biggan
+    cfg, st = conditional
     a, _ = sampling.sample(cfg, st, 4, truncation=0.5)
     b, _ = sampling.sample(cfg, st, 4, truncation=0.5, batch_size=3)
     np.testing.assert_array_equal(a, b)
@@ -51,15 +51,15 @@ def test_truncation_bounds_the_latents_and_changes_the_samples(biggan):
     ("horse=a", "not class=weight"),
     ("horse=1|bird=1", "3 separated by '|'"),
 ])
-def test_bad_mixtures(biggan, text, words):
-    cfg, _ = biggan
+def test_bad_mixtures(conditional, text, words):
+    cfg, _ = conditional
     with pytest.raises(UserError) as e:
         sampling.parse_mix(text, cfg)
     assert words in str(e.value)
 
 
-def test_mixture_needs_a_conditional_biggan():
+def test_mixture_needs_a_shared_class_embedding():
     with pytest.raises(UserError, match="unconditional"):
         sampling.parse_mix("horse=1", jaxgan.Config(model="dcgan"))
-    with pytest.raises(UserError, match="biggan"):
+    with pytest.raises(UserError, match="shared class embedding"):
         sampling.parse_mix("horse=1", jaxgan.Config(model="dcgan", num_classes=10))

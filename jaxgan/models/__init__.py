@@ -17,7 +17,11 @@ _MODELS = {
     "sngan": (resnet.Generator, resnet.Discriminator),
     # Class-conditional: CBN generator with a shared embedding, spectrally normalised projection discriminator.
     "biggan": (biggan.Generator, resnet.Discriminator),
+    # The same conditioning in DCGAN-sized networks, affordable on a CPU.
+    "cdcgan": (biggan.DCGANGenerator, dcgan.SNDiscriminator),
 }
+# Generators whose class input may be a mixture of classes (a shared embedding feeding every block).
+MIXABLE = ("biggan", "cdcgan")
 
 
 def build(cfg: Config, axis_name: str | None = None):

@@ -1,7 +1,8 @@
-"""Class-conditional BigGAN-style generator for 32x32 (Brock et al. 2019), to pair with the projection D.
+"""Class-conditional BigGAN-style generators for 32x32 (Brock et al. 2019), to pair with a projection D.
 
-G: z -> 4x4xw, three residual up-blocks, BN-ReLU-conv3x3 -> 3, tanh. Every batch norm inside the blocks is
-conditional: normalised without its own scale and offset, then scaled by 1 + W_g c and shifted by W_b c, where c is
+`Generator` (model "biggan", sized for accelerators): z -> 4x4xw, three residual up-blocks, BN-ReLU-conv3x3 -> 3,
+tanh. `DCGANGenerator` (model "cdcgan", sized for a CPU): the DCGAN body, z -> 4x4x4w -> 8x8x2w -> 16x16xw ->
+32x32x3, with the same conditioning. Every batch norm inside the blocks is conditional: normalised without its own scale and offset, then scaled by 1 + W_g c and shifted by W_b c, where c is
 z concatenated with a *shared* class embedding e (BigGAN's shared embedding + skip-z). The class input is a set
 of mixture weights over the classes and e = weights @ table, so a label is its one-hot row (exactly the table row)
 and any mixture of classes — horse 0.6 + bird 0.4, or horse in the coarse blocks and bird in the fine ones — is a
@@ -81,3 +82,27 @@ class Generator(nn.Module):
             x = GBlock(self.width, self.axis_name)(x, cond, train)
         x = nn.relu(batch_norm(self.axis_name, train)(x))
         return jnp.tanh(nn.Conv(3, (3, 3))(x))
+
+
+class DCGANGenerator(nn.Module):
+    """The DCGAN generator's body with BigGAN conditioning: one conditional batch norm per resolution (4, 8, 16),
+    each reading its own level's class mixture."""
+
+    width: int = 64
+    num_classes: int = 10
+    embed_dim: int = 128
+    axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, z, y=None, train: bool = True):
+        if not self.num_classes or y is None:
+            raise ValueError("the cdcgan generator is class-conditional: give num_classes > 0 and labels y")
+        weights = class_weights(y, self.num_classes)
+        table = self.param("class_embedding", nn.initializers.normal(1.0), (self.num_classes, self.embed_dim))
+        x = nn.Dense(4 * 4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, 4 * self.width)
+        for level, features in enumerate((2 * self.width, self.width, 3)):
+            cond = jnp.concatenate([z, weights[:, level] @ table], axis=-1)
+            x = nn.relu(ConditionalBatchNorm(self.axis_name)(x, cond, train))
+            # No bias before a batch norm (it cancels); the output conv keeps one.
+            x = UpsampleConv(features, use_bias=level == LEVELS - 1)(x)
+        return jnp.tanh(x)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxgan.layers import UpsampleConv
+from jaxgan.layers import SNConv, SNDense, UpsampleConv
 
 BN_MOMENTUM = 0.9  # PyTorch's 0.1
 
@@ -69,6 +69,24 @@ class Discriminator(nn.Module):
             x = nn.Conv(features, (4, 4), (2, 2), padding=1, use_bias=False)(x)
             x = nn.leaky_relu(batch_norm(self.axis_name, train)(x), 0.2)
         return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train)
+
+
+class SNDiscriminator(nn.Module):
+    """The DCGAN discriminator with spectral normalisation instead of batch norm (Miyato et al. 2018, whose CIFAR
+    "standard CNN" this trims to DCGAN's three strided convs for CPU budgets), LeakyReLU 0.1, and the projection
+    head for conditional models: pair with the hinge loss."""
+
+    width: int = 64
+    num_classes: int = 0
+    dropout: float = 0.0
+    axis_name: str | None = None  # unused: no batch statistics to share
+
+    @nn.compact
+    def __call__(self, x, y=None, train: bool = True):
+        for features in (self.width, 2 * self.width, 4 * self.width):
+            x = nn.leaky_relu(SNConv(features, (4, 4), (2, 2), padding=1)(x, train), 0.1)
+        return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train,
+                          linear=lambda h: SNDense(1)(h, train))
 
 
 class TutorialGenerator(nn.Module):
