@@ -3,6 +3,8 @@
     jaxgan train EXPERIMENT --workdir DIR [--steps N] [--data-dir DIR] [--set key=value ...]
     jaxgan sample --workdir DIR [--n 64] [--seed 0] --out FILE.png|FILE.npz
     jaxgan eval (--workdir DIR [--n 10000] [--seed S] | --images FILE.npz) [--out metrics.json]
+    jaxgan pegasus --workdir DIR --out OUTDIR [--budget 2048] [--seed 0]
+    jaxgan diagram (--workdir DIR | --experiment NAME) --out FILE.svg
     jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
     jaxgan experiments
 
@@ -58,6 +60,8 @@ def _cmd_sample(args):
     for flag, value in (("--n", args.n), ("--batch-size", args.batch_size)):
         if value < 1:
             raise UserError(f"{flag} must be at least 1, got {value}")
+    if args.first < 0:
+        raise UserError(f"--first must not be negative, got {args.first}")
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist")
     if args.truncation is not None and args.truncation <= 0:
@@ -66,7 +70,7 @@ def _cmd_sample(args):
     mix = None if args.mix is None else sampling.parse_mix(args.mix, cfg)
     labels = None if mix is None else np.broadcast_to(mix, (args.n,) + mix.shape)
     images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, labels=labels, batch_size=args.batch_size,
-                                     truncation=args.truncation)
+                                     truncation=args.truncation, first=args.first)
     if out.suffix == ".png":
         sampling.save_grid(images, out)
     elif mix is not None:
@@ -145,6 +149,35 @@ def _cmd_eval(args):
         print(f"wrote {out}")
 
 
+def _cmd_pegasus(args):
+    from jaxgan import pegasus
+
+    pegasus.run(args.workdir, args.out, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
+                data_dir=args.data_dir, evaluator_path=args.evaluator,
+                log=lambda line: print(line, file=sys.stderr))
+
+
+def _cmd_diagram(args):
+    from jaxgan import config, diagram
+
+    out = pathlib.Path(args.out)
+    if out.suffix != ".svg":
+        raise UserError(f"--out {out}: the diagram is an SVG; name it FILE.svg")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    if (args.workdir is None) == (args.experiment is None):
+        raise UserError("give either --workdir DIR (a run's config) or --experiment NAME")
+    if args.workdir is not None:
+        path = pathlib.Path(args.workdir) / "config.json"
+        if not path.is_file():
+            raise UserError(f"{args.workdir} is not a jaxgan run folder (no config.json)")
+        cfg = config.load_json(path)
+    else:
+        cfg = config.load_experiment(args.experiment)
+    diagram.write(cfg, out)
+    print(f"wrote {out}")
+
+
 def _cmd_evaluator_train(args):
     import jax
 
@@ -193,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workdir", required=True)
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--first", type=int, default=0,
+                   help="index of the first sample of the seed (sample i depends only on seed and i)")
     s.add_argument("--batch-size", type=int, default=500, help="images per generator call (does not change them)")
     s.add_argument("--out", required=True,
                    help="FILE.png for a grid, FILE.npz for an array `images` (+ CIFAR-10 `labels`)")
@@ -217,6 +252,23 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--inception", action="store_true",
                    help="also standard Inception FID/KID/IS (needs the optional extra jaxgan[inception])")
     m.set_defaults(run=_cmd_eval)
+
+    pg = sub.add_parser("pegasus", help="search a conditional run for the best winged horse; write the coursework's "
+                                        "pictures")
+    pg.add_argument("--workdir", required=True, help="run folder of a class-conditional model (cgan, pegasus)")
+    pg.add_argument("--out", required=True, help="folder for pegasus.png, candidates.png, ... (made if missing)")
+    pg.add_argument("--budget", type=int, default=2048, help="candidates to generate and score")
+    pg.add_argument("--seed", type=int, default=0, help="seed of the candidates' latents")
+    pg.add_argument("--checkpoint", choices=("latest", "best"), default="latest")
+    pg.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (nearest neighbours)")
+    pg.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")
+    pg.set_defaults(run=_cmd_pegasus)
+
+    dg = sub.add_parser("diagram", help="an SVG of a run's generator and discriminator, traced from the models")
+    dg.add_argument("--workdir", help="run folder (its config.json names the models)")
+    dg.add_argument("--experiment", help="or an experiment name, without training it")
+    dg.add_argument("--out", required=True, help="FILE.svg")
+    dg.set_defaults(run=_cmd_diagram)
 
     ev = sub.add_parser("evaluator", help="the CIFAR-10 classifier behind FID-C")
     ev_sub = ev.add_subparsers(dest="evaluator_command", required=True)

@@ -87,9 +87,19 @@ def default_labels(cfg: Config, n: int) -> np.ndarray | None:
     return (np.arange(n) % cfg.num_classes).astype(np.int32) if cfg.num_classes else None
 
 
+def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True) -> np.ndarray:
+    """uint8 images of given latents `z` (B, z_dim) and class input `y` (labels or mixtures, as in `sample`): for
+    interpolations. One compile per batch shape."""
+    params, stats = (state.ema_params, state.ema_stats) if use_ema else (state.g_params, state.g_stats)
+    y = jnp.zeros((len(z),), jnp.int32) if y is None else jnp.asarray(y)
+    return np.asarray(_generator(cfg)(params, stats, jnp.asarray(z, jnp.float32), y))
+
+
 def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, batch_size: int = 500,
-           use_ema: bool = True, truncation: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """`n` images (uint8, NHWC) from the EMA generator (or G itself with `use_ema=False`) and their labels.
+           use_ema: bool = True, truncation: float | None = None, first: int = 0
+           ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images `first`..`first`+n-1 of `seed` (uint8, NHWC) from the EMA generator (or G with `use_ema=False`), and
+    their labels.
 
     `labels`: int class ids (n,) of the model's classes, or (biggan, cdcgan) mixture weights (n, C) or (n, LEVELS, C);
     default: every class in turn. `truncation`: cut the latents to [-t, t] (less variety, more typical images).
@@ -105,7 +115,7 @@ def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, bat
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
         # A fixed shape: one compiled generator for every batch.
-        z = latents(seed, start, batch_size, cfg.z_dim, truncation)
+        z = latents(seed, first + start, batch_size, cfg.z_dim, truncation)
         if labels is None:
             y = jnp.zeros((batch_size,), jnp.int32)
         else:

@@ -83,7 +83,8 @@ def test_mixtures_and_per_block_mixing_change_the_image(model):
 
 def test_cdcgan_discriminator_is_spectrally_normalised_with_a_projection():
     cfg = jaxgan.load_experiment("cgan")
-    params, stats = (lambda st: (st.d_params, st.d_stats))(state_lib.create(cfg))
+    st = state_lib.create(cfg)
+    params, stats = st.d_params, st.d_stats
     assert "class_projection" in params and "batch_stats" in stats
     kernel = params["SNConv_1"]["Conv_0"]["kernel"]  # (4, 4, 64, 128)
     _, d = models.build(cfg)

@@ -11,6 +11,8 @@ jitted matrix product (|a|^2 + |b|^2 - 2 a.b), which is what makes 10k samples a
 """
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,6 +56,26 @@ def nearest_neighbours(queries, reference, self_index=None) -> tuple[np.ndarray,
             own[:e - s] = self_index[s:e]
         i, d = _nn_chunk(chunk, ref, ref_sq, own)
         idx[s:e], dist[s:e] = np.asarray(i)[:e - s], np.asarray(d)[:e - s]
+    return dist, idx
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _knn_chunk(queries, reference, ref_sq, k):
+    q = queries.reshape(len(queries), -1).astype(jnp.float32)
+    d2 = jnp.sum(q * q, axis=1)[:, None] + ref_sq[None, :] - 2.0 * q @ reference.T
+    neg, idx = jax.lax.top_k(-d2, k)
+    return idx, jnp.sqrt(jnp.maximum(-neg, 0.0))
+
+
+def k_nearest(queries, reference, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distances, indices), each (N, k), of each query's k nearest reference points, nearest first: for showing
+    a sample beside the training images closest to it."""
+    queries = np.asarray(queries, np.float32)
+    ref, ref_sq = _prepare(reference)
+    dist, idx = np.empty((len(queries), k), np.float32), np.empty((len(queries), k), np.int64)
+    for s in range(0, len(queries), QUERY_CHUNK):
+        i, d = _knn_chunk(queries[s:s + QUERY_CHUNK], ref, ref_sq, k)
+        idx[s:s + QUERY_CHUNK], dist[s:s + QUERY_CHUNK] = np.asarray(i), np.asarray(d)
     return dist, idx
 
 

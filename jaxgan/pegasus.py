@@ -1,0 +1,338 @@
+"""The Pegasus search: a winged horse from a class-conditional GAN that has only seen CIFAR-10.
+
+    jaxgan pegasus --workdir runs/pegasus --out pegasus/ [--budget 2048] [--seed 0]
+
+CIFAR-10 has horses, birds and airplanes but no winged horse, so the generator is asked for one: its class input is
+a mixture of the shared class embedding (mostly horse, some bird or airplane; per block too, horse for the coarse
+layout and bird for the fine detail). The search draws `budget` candidates over mixtures x truncations x latents
+and scores each one:
+
+- recognisability: the evaluator's class probabilities, p_horse^0.7 * p_wings^0.3 with p_wings = p_bird +
+  p_airplane (horse first, wings second); a candidate must be classified horse, with p_wings >= MIN_WINGS;
+- realism: the geometric mean of the discriminator's opinion (the share of real training horses D scores below
+  the candidate, asked as a horse) and the evaluator-feature density (the realism score of Kynkäänniemi et al.
+  2019: >= 1 inside the real images' k-NN manifold; capped at 1);
+- uniqueness: the distance to the nearest training image, in pixels and in evaluator features, over the 1st
+  percentile of train-to-train nearest-neighbour distances; a candidate must exceed 1 in both (not a near-copy).
+
+score = recognisability x realism, among the candidates that pass all three checks. Every candidate, its scores and
+the `jaxgan sample` command that regenerates it bit for bit go to pegasus.json; the pictures are described in
+`write_outputs`.
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+import shlex
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan import models, sampling
+from jaxgan.config import CIFAR10_CLASSES, Config
+from jaxgan.errors import UserError
+from jaxgan.metrics import prdc, reference as reference_lib, uniqueness
+
+HORSE = "horse"
+WINGS = ("bird", "airplane")
+MIN_WINGS = 0.05  # p_bird + p_airplane of an accepted Pegasus: clearly non-zero
+RECOGNISABILITY_POWERS = (0.7, 0.3)  # weights of p_horse and p_wings in the weighted geometric mean
+TRUNCATIONS = (None, 1.5, 1.0, 0.7)  # None: the untruncated normal
+HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
+MIN_BUDGET = 64
+REALISM_K = 3
+REALISM_REALS = 10_000  # training images whose features span the real manifold of the realism score
+D_REALS = 2_000  # real horses D's score of a candidate is ranked against
+BATCH_SEED = 0  # the 64 non-cherry-picked samples are images 0..63 of this seed
+TOP = 16
+NEIGHBOURS = 5
+SCORING = {
+    "score": "recognisability * realism; eligible candidates first",
+    "recognisability": "p_horse^0.7 * p_wings^0.3 (evaluator softmax; p_wings = p_bird + p_airplane)",
+    "realism": "sqrt(d_percentile * min(feature_density, 1))",
+    "d_percentile": "share of 2000 real training horses the discriminator scores below the candidate (asked as horse)",
+    "feature_density": "realism score of Kynkaanniemi et al. 2019 in evaluator features (k=3, 10k training images)",
+    "uniqueness_pixel": "nearest-training-image distance in pixels / 1st percentile of train-to-train distances",
+    "uniqueness_feature": "the same in evaluator features",
+    "eligible": f"classified horse, p_wings >= {MIN_WINGS}, uniqueness_pixel > 1 and uniqueness_feature > 1",
+}
+
+
+def mixtures(cfg: Config) -> list[str]:
+    """The mixtures the search tries, in `jaxgan sample --mix` syntax (one, or three coarse-to-fine)."""
+    names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
+    if not cfg.num_classes or cfg.model not in models.MIXABLE:
+        raise UserError(f"jaxgan pegasus needs a class-conditional run whose generator mixes classes "
+                        f"({', '.join(models.MIXABLE)}, e.g. the cgan or pegasus experiments); this run is "
+                        f"{cfg.model}{'' if cfg.num_classes else ' (unconditional)'}")
+    wings = [w for w in WINGS if w in names]
+    if HORSE not in names or not wings:
+        raise UserError(f"jaxgan pegasus needs a model trained on horse and on bird or airplane; this one knows "
+                        f"{', '.join(names)}")
+    out = []
+    for w in HORSE_WEIGHTS:
+        for wing in wings:
+            out.append(f"{HORSE}={w:g},{wing}={1 - w:.2g}")
+        if len(wings) == 2:
+            out.append(f"{HORSE}={w:g},{wings[0]}={(1 - w) / 2:.3g},{wings[1]}={(1 - w) / 2:.3g}")
+    for wing in wings:  # horse lays out the image, the wing class paints the detail
+        out.append(f"{HORSE}=1|{HORSE}=0.7,{wing}=0.3|{wing}=1")
+        out.append(f"{HORSE}=1|{HORSE}=1|{HORSE}=0.5,{wing}=0.5")
+    return out
+
+
+def command(workdir, seed: int, index: int, mix: str, truncation, out: str = "pegasus.png") -> str:
+    """The `jaxgan sample` line that regenerates candidate `index` of `seed` exactly."""
+    parts = ["jaxgan", "sample", "--workdir", str(workdir), "--seed", str(seed), "--first", str(index), "--n", "1",
+             "--mix", mix]
+    if truncation is not None:
+        parts += ["--truncation", f"{truncation:g}"]
+    return shlex.join(parts + ["--out", out])
+
+
+def _mixture_array(cfg, mix: str, n: int) -> np.ndarray:
+    m = sampling.parse_mix(mix, cfg)
+    return np.broadcast_to(m, (n,) + m.shape)
+
+
+def _d_logits(cfg, state, images, label: int) -> np.ndarray:
+    _, d = models.build(cfg)
+    fn = jax.jit(lambda x: d.apply({"params": state.d_params, **state.d_stats}, x, jnp.full((len(x),), label),
+                                   train=False))
+    out = [np.asarray(fn(jnp.asarray(images[s:s + 500], jnp.float32) / 127.5 - 1.0))
+           for s in range(0, len(images), 500)]
+    return np.concatenate(out)
+
+
+def _realism_score(features, real_features, k: int = REALISM_K) -> np.ndarray:
+    """max_j r_j / |f - f_j| over reals j whose k-NN radius r_j is in the smaller half (Kynkäänniemi et al. 2019)."""
+    radii = prdc.knn_radii(real_features, k)
+    keep = radii <= np.median(radii)  # the paper drops the sparsest half: outliers would inflate the score
+    reals, radii = real_features[keep], radii[keep]
+    out = np.empty(len(features))
+    for start, d in prdc.pairwise_distances(features, reals):
+        out[start:start + len(d)] = np.max(radii[None, :] / np.maximum(d, 1e-12), axis=1)
+    return out
+
+
+def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
+    """Every score of every image (uint8 (N, 32, 32, 3)) against the training set `ref`."""
+    feats, logits = evaluator.features_and_logits(images)
+    probs = np.asarray(jax.nn.softmax(logits, axis=-1))
+    horse = CIFAR10_CLASSES.index(HORSE)
+    p_horse = probs[:, horse]
+    p_wings = sum(probs[:, CIFAR10_CLASSES.index(w)] for w in WINGS)
+    a, b = RECOGNISABILITY_POWERS
+    recognisability = p_horse ** a * p_wings ** b
+
+    rng = np.random.default_rng(0)
+    real_horses = np.flatnonzero(ref.labels == horse)
+    real_horses = np.sort(rng.choice(real_horses, min(D_REALS, len(real_horses)), replace=False))
+    horse_label = cfg.class_ids.index(horse)
+    real_d = np.sort(_d_logits(cfg, state, ref.images[real_horses], horse_label))
+    fake_d = _d_logits(cfg, state, images, horse_label)
+    d_percentile = np.searchsorted(real_d, fake_d, side="right") / len(real_d)
+    subset = np.sort(rng.choice(len(ref.features), min(REALISM_REALS, len(ref.features)), replace=False))
+    density = _realism_score(feats.astype(np.float32), ref.features[subset].astype(np.float32))
+    realism = np.sqrt(d_percentile * np.minimum(density, 1.0))
+
+    pix_d, _ = uniqueness.nearest_neighbours(reference_lib.pixels(images), reference_lib.pixels(ref.images))
+    feat_d, _ = uniqueness.nearest_neighbours(feats, ref.features)
+    pix_u, feat_u = pix_d / ref.pixel_nn_threshold, feat_d / ref.feature_nn_threshold
+    eligible = (np.argmax(probs, axis=1) == horse) & (p_wings >= MIN_WINGS) & (pix_u > 1) & (feat_u > 1)
+    return {"probs": probs, "p_horse": p_horse, "p_wings": p_wings, "recognisability": recognisability,
+            "d_logit": fake_d, "d_percentile": d_percentile, "feature_density": density, "realism": realism,
+            "nn_pixel_distance": pix_d, "nn_feature_distance": feat_d, "uniqueness_pixel": pix_u,
+            "uniqueness_feature": feat_u, "eligible": eligible, "score": recognisability * realism,
+            "features": feats}
+
+
+def search(cfg, state, budget: int, seed: int, evaluator, ref, log=print):
+    """(candidate records, their images, their scores): `budget` candidates over mixtures x truncations x latents
+    (the same latent indices under every mixture, so a latent's best mixture can be found)."""
+    mixes = mixtures(cfg)
+    per = budget // (len(mixes) * len(TRUNCATIONS))
+    if per < 1:
+        raise UserError(f"--budget {budget}: give at least {len(mixes) * len(TRUNCATIONS)} (one latent per mixture "
+                        f"and truncation)")
+    records, images = [], []
+    for t in TRUNCATIONS:
+        for mix in mixes:
+            imgs, _ = sampling.sample(cfg, state, per, seed=seed, labels=_mixture_array(cfg, mix, per),
+                                      truncation=t)
+            images.append(imgs)
+            records += [{"seed": seed, "index": i, "mix": mix, "truncation": t} for i in range(per)]
+    images = np.concatenate(images)
+    log(f"generated {len(images)} candidates ({len(mixes)} mixtures x {len(TRUNCATIONS)} truncations x {per} "
+        f"latents); scoring")
+    return records, images, score_images(cfg, state, images, evaluator, ref)
+
+
+def ranking(records, scores) -> list[int]:
+    """Candidate indices, best first: eligible ones by score, then the rest by score; one per latent first (a
+    latent under two mixtures is nearly the same picture), then the remaining candidates in the same order."""
+    order = np.lexsort((-scores["score"], ~scores["eligible"]))
+    seen, first, rest = set(), [], []
+    for i in order:
+        key = (records[i]["index"], records[i]["truncation"])
+        (rest if key in seen else first).append(int(i))
+        seen.add(key)
+    return first + rest
+
+
+# ---------------------------------------------------------------------------------------------------------- pictures
+
+def _font():
+    from PIL import ImageFont
+
+    return ImageFont.load_default()
+
+
+def _upscale(img: np.ndarray, factor: int) -> np.ndarray:
+    return np.repeat(np.repeat(img, factor, axis=0), factor, axis=1)
+
+
+def _sheet(rows: list[list[np.ndarray]], scale: int, pad: int = 4, gaps=(), labels=None, captions=None):
+    """A white sheet of image rows (each image upscaled by `scale`, nearest neighbour); an extra gap after the
+    columns listed in `gaps`; a label left of each row and a caption under each image, when given."""
+    from PIL import Image, ImageDraw
+
+    size = 32 * scale
+    left = 90 if labels else 0
+    cap_h = 12 * max((len(c.split("\n")) for row in captions for c in row), default=0) if captions else 0
+    ncol = max(len(r) for r in rows)
+    width = left + pad + ncol * (size + pad) + pad * 3 * len(gaps)
+    height = pad + len(rows) * (size + cap_h + pad)
+    sheet = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, row in enumerate(rows):
+        y = pad + r * (size + cap_h + pad)
+        x = left + pad
+        if labels:
+            draw.text((4, y + size // 2 - 6), labels[r], fill="black", font=_font())
+        for c, img in enumerate(row):
+            sheet.paste(Image.fromarray(_upscale(img, scale)), (x, y))
+            if captions:
+                draw.multiline_text((x, y + size + 1), captions[r][c], fill="black", font=_font(), spacing=1)
+            x += size + pad + (pad * 3 if c in gaps else 0)
+    return sheet
+
+
+def _slerp(a, b, t):
+    cos = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
+    omega = np.arccos(np.clip(cos, -1, 1))
+    if omega < 1e-6:
+        return (1 - t) * a + t * b
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def write_outputs(out: pathlib.Path, workdir, cfg, state, records, images, scores, evaluator, ref, log=print):
+    """pegasus.png (as generated) and pegasus_x8.png; candidates.png (top 16, captioned with their scores);
+    batch64.png (images 0..63 of BATCH_SEED under the Pegasus's mixture and truncation: not selected);
+    interpolations.png (8 pairs of batch64 latents, slerp in 10 steps; then the Pegasus's latent swept from horse to
+    its wing class); neighbours.png (the Pegasus and 8 batch64 samples, each with its 5 nearest training images in
+    pixels, then in evaluator features); pegasus.json."""
+    from PIL import Image
+
+    order = ranking(records, scores)
+    best = order[0]
+    rec = records[best]
+    Image.fromarray(images[best]).save(out / "pegasus.png")
+    Image.fromarray(_upscale(images[best], 8)).save(out / "pegasus_x8.png")
+
+    top = order[:TOP]
+    caps = [f"#{r + 1} score {scores['score'][i]:.2f}\nhorse {scores['p_horse'][i]:.2f} wings "
+            f"{scores['p_wings'][i]:.2f}\nD {scores['d_percentile'][i]:.2f} dens "
+            f"{min(scores['feature_density'][i], 9.99):.2f}\nNN {scores['uniqueness_pixel'][i]:.1f}x"
+            f"{'' if scores['eligible'][i] else ' (x)'}" for r, i in enumerate(top)]
+    rows = [[images[i] for i in top[r:r + 4]] for r in range(0, len(top), 4)]
+    _sheet(rows, 4, captions=[caps[r:r + 4] for r in range(0, len(top), 4)]).save(out / "candidates.png")
+
+    mix, trunc = rec["mix"], rec["truncation"]
+    batch, _ = sampling.sample(cfg, state, 64, seed=BATCH_SEED, labels=_mixture_array(cfg, mix, 64),
+                               truncation=trunc)
+    sampling.save_grid(batch, out / "batch64.png", ncol=8, scale=4)
+
+    z = np.asarray(sampling.latents(BATCH_SEED, 0, 16, cfg.z_dim, trunc))
+    steps = np.linspace(0, 1, 10)
+    m = sampling.parse_mix(mix, cfg)
+    inter = [sampling.generate(cfg, state, np.stack([_slerp(z[2 * p], z[2 * p + 1], t) for t in steps]),
+                               np.broadcast_to(m, (10,) + m.shape)) for p in range(8)]
+    z_best = np.asarray(sampling.latents(rec["seed"], rec["index"], 1, cfg.z_dim, trunc))[0]
+    names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
+    wing = max((w for w in WINGS if w in names), key=lambda w: m[..., names.index(w)].sum())  # the mix's main one
+    sweep_mix = np.zeros((10, len(names)), np.float32)
+    sweep_mix[:, names.index(HORSE)] = 1 - steps
+    sweep_mix[:, names.index(wing)] = steps
+    inter.append(sampling.generate(cfg, state, np.repeat(z_best[None], 10, 0), sweep_mix))
+    _sheet([list(r) for r in inter], 3, labels=[f"pair {p + 1}" for p in range(8)] + [f"{HORSE} -> {wing}"]
+           ).save(out / "interpolations.png")
+
+    queries = np.concatenate([images[best][None], batch[:8]])
+    q_feats, _ = evaluator.features_and_logits(queries)
+    _, pix_idx = uniqueness.k_nearest(reference_lib.pixels(queries), reference_lib.pixels(ref.images), NEIGHBOURS)
+    _, feat_idx = uniqueness.k_nearest(q_feats, ref.features, NEIGHBOURS)
+    rows = [[q] + list(ref.images[pix_idx[r]]) + list(ref.images[feat_idx[r]]) for r, q in enumerate(queries)]
+    _sheet(rows, 2, gaps=(0, NEIGHBOURS), labels=["Pegasus"] + [f"batch64 #{i}" for i in range(8)]
+           ).save(out / "neighbours.png")
+
+    def entry(i):
+        r = records[i]
+        return {**r, "command": command(workdir, r["seed"], r["index"], r["mix"], r["truncation"]),
+                **{k: (bool(scores[k][i]) if k == "eligible" else round(float(scores[k][i]), 5))
+                   for k in ("score", "recognisability", "p_horse", "p_wings", "realism", "d_percentile",
+                             "feature_density", "d_logit", "nn_pixel_distance", "uniqueness_pixel",
+                             "nn_feature_distance", "uniqueness_feature", "eligible")},
+                "class_probabilities": {c: round(float(p), 5) for c, p in zip(CIFAR10_CLASSES, scores["probs"][i])}}
+
+    result = {
+        "run": str(workdir), "step": int(state.step), "budget": len(records),
+        "pegasus": entry(best),
+        "top": [entry(i) for i in top],
+        "batch64": {"seed": BATCH_SEED, "first": 0, "n": 64, "mix": mix, "truncation": trunc,
+                    "command": command(workdir, BATCH_SEED, 0, mix, trunc, "batch64.png").replace(
+                        "--n 1", "--n 64")},
+        "neighbour_rows": {"pixel": pix_idx.tolist(), "feature": feat_idx.tolist()},
+        "thresholds": {"pixel": ref.pixel_nn_threshold, "feature": ref.feature_nn_threshold,
+                       "min_wings": MIN_WINGS},
+        "eligible": int(scores["eligible"].sum()),
+        "scoring": SCORING,
+        "candidates": [entry(i) for i in range(len(records))],
+    }
+    (out / "pegasus.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def run(workdir, out, budget: int = 2048, seed: int = 0, checkpoint: str = "latest", data_dir=None,
+        evaluator_path=None, log=print) -> dict:
+    """The whole command: checks every input before slow work, then search, score, write."""
+    from jaxgan import evaluator as evaluator_lib
+    from jaxgan.cli import load_run
+
+    workdir, out = pathlib.Path(workdir), pathlib.Path(out)
+    if budget < MIN_BUDGET:
+        raise UserError(f"--budget must be at least {MIN_BUDGET}, got {budget}")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    start = time.perf_counter()
+    cfg, state = load_run(workdir, checkpoint)
+    mixtures(cfg)  # an unsuitable run fails here, before the slow part
+    evaluator = evaluator_lib.load(evaluator_path)
+    ref = reference_lib.load(evaluator, "train", data_dir, log=log)
+    out.mkdir(exist_ok=True)
+    records, images, scores = search(cfg, state, budget, seed, evaluator, ref, log)
+    result = write_outputs(out, workdir, cfg, state, records, images, scores, evaluator, ref, log)
+    p = result["pegasus"]
+    log(f"Pegasus: {p['mix']} truncation {p['truncation']} seed {p['seed']} index {p['index']}: horse "
+        f"{p['p_horse']:.2f}, bird+airplane {p['p_wings']:.2f}, D percentile {p['d_percentile']:.2f}, nearest "
+        f"training image {p['uniqueness_pixel']:.2f}x the memorisation threshold; {result['eligible']} of "
+        f"{result['budget']} candidates passed every check")
+    if not p["eligible"]:
+        log("warning: no candidate passed every check; pegasus.png is the best-scoring one (train longer?)")
+    log(f"wrote {out}/pegasus.png, pegasus_x8.png, candidates.png, batch64.png, interpolations.png, neighbours.png, "
+        f"pegasus.json in {time.perf_counter() - start:.0f} s")
+    return result

@@ -1,0 +1,114 @@
+"""jaxgan pegasus: every file written, the best candidate regenerated bit for bit from pegasus.json, bad runs
+refused in one line."""
+import json
+import shlex
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import jaxgan
+from jaxgan import cli, pegasus, sampling, train
+from jaxgan.errors import UserError
+from tests.conftest import tiny_config
+
+FOUR = ("airplane", "bird", "deer", "horse")
+
+
+def _tiny_run(workdir, small_images, **changes):
+    cfg = tiny_config(steps=2, checkpoint_every=2, **changes)
+    images, labels = small_images
+    keep = np.isin(labels, cfg.class_ids)
+    remapped = np.searchsorted(np.array(cfg.class_ids), labels[keep]).astype(np.int32)
+    orig = train.load_train_data
+    train.load_train_data = lambda cfg, data_dir=None: (images[keep], remapped)
+    try:
+        train.train(cfg, workdir, progress=False)
+    finally:
+        train.load_train_data = orig
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, small_images, data_dir, train_reference):
+    workdir = _tiny_run(tmp_path_factory.mktemp("run"), small_images, model="cdcgan", classes=FOUR, num_classes=4,
+                        loss="hinge")
+    out = workdir.parent / "pegasus"
+    result = pegasus.run(workdir, out, budget=76, data_dir=data_dir, log=lambda line: None)
+    return workdir, out, result
+
+
+def test_writes_every_file(searched):
+    _, out, result = searched
+    sizes = {"pegasus.png": (32, 32), "pegasus_x8.png": (256, 256)}
+    for name in ("pegasus.png", "pegasus_x8.png", "candidates.png", "batch64.png", "interpolations.png",
+                 "neighbours.png"):
+        with Image.open(out / name) as img:
+            assert img.size == sizes.get(name, img.size) and min(img.size) >= 32
+    x1, x8 = np.asarray(Image.open(out / "pegasus.png")), np.asarray(Image.open(out / "pegasus_x8.png"))
+    np.testing.assert_array_equal(np.repeat(np.repeat(x1, 8, 0), 8, 1), x8)
+    saved = json.loads((out / "pegasus.json").read_text())
+    assert len(saved["candidates"]) == 76 == result["budget"] and len(saved["top"]) == 16
+    best = saved["pegasus"]
+    for key in ("p_horse", "p_wings", "d_percentile", "feature_density", "uniqueness_pixel", "score", "command"):
+        assert key in best
+    assert 0 <= best["p_horse"] <= 1 and abs(sum(best["class_probabilities"].values()) - 1) < 1e-3
+    # The ranking puts eligible candidates first, then the score.
+    ranked = [(not c["eligible"], -c["score"]) for c in saved["top"][:4]]  # 4 distinct latents, then repeats
+    assert ranked == sorted(ranked)
+    # Five pixel and five feature neighbours for the Pegasus and 8 samples.
+    assert np.array(saved["neighbour_rows"]["pixel"]).shape == (9, 5)
+
+
+def test_pegasus_json_regenerates_the_image_with_jaxgan_sample(searched, tmp_path, capsys):
+    _, out, _ = searched
+    best = json.loads((out / "pegasus.json").read_text())["pegasus"]
+    args = shlex.split(best["command"])[1:]
+    args[args.index("--out") + 1] = str(tmp_path / "again.png")
+    assert cli.main(args) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "again.png")),
+                                  np.asarray(Image.open(out / "pegasus.png")))
+
+
+def test_one_hot_mixture_candidates_are_the_plain_class_samples(searched):
+    """The search's mixtures go through the same path as labels: horse=1 is exactly the horse class."""
+    workdir, _, _ = searched
+    cfg, state = cli.load_run(workdir)
+    plain, _ = sampling.sample(cfg, state, 5, seed=2, labels=np.full(5, cfg.class_ids.index(7)))
+    mix = sampling.parse_mix("horse=1|horse=1|horse=1", cfg)
+    mixed, _ = sampling.sample(cfg, state, 5, seed=2, labels=np.broadcast_to(mix, (5,) + mix.shape))
+    np.testing.assert_array_equal(plain, mixed)
+
+
+def test_mixtures_are_valid_and_need_horse_and_wings():
+    cfg = jaxgan.load_experiment("pegasus")
+    mixes = pegasus.mixtures(cfg)
+    assert len(mixes) == len(set(mixes)) > 10
+    for m in mixes:
+        sampling.parse_mix(m, cfg)  # every one sums to 1 and names known classes
+    with pytest.raises(UserError, match="horse and on bird or airplane"):
+        pegasus.mixtures(cfg.replace(classes=("cat", "dog", "horse"), num_classes=3))
+    with pytest.raises(UserError, match="unconditional"):
+        pegasus.mixtures(jaxgan.load_experiment("dcgan"))
+
+
+def test_bad_inputs_are_one_line_errors(searched, tmp_path, small_images, capsys):
+    workdir, _, _ = searched
+    unconditional = _tiny_run(tmp_path / "dcgan", small_images)
+    cases = [
+        (["pegasus", "--workdir", unconditional, "--out", tmp_path / "p"], "unconditional"),
+        (["pegasus", "--workdir", tmp_path / "nothing", "--out", tmp_path / "p"], "not a jaxgan run folder"),
+        (["pegasus", "--workdir", workdir, "--out", tmp_path / "p", "--budget", "10"], "--budget"),
+        (["pegasus", "--workdir", workdir, "--out", tmp_path / "no" / "p"], "does not exist"),
+        (["sample", "--workdir", unconditional, "--mix", "horse=1", "--out", tmp_path / "s.png"], "unconditional"),
+        (["sample", "--workdir", workdir, "--mix", "pegasus=1", "--out", tmp_path / "s.png"], "unknown class"),
+        (["sample", "--workdir", workdir, "--mix", "horse=0.7,bird=0.2", "--out", tmp_path / "s.png"],
+         "summing to 1"),
+        (["sample", "--workdir", workdir, "--first", "-1", "--out", tmp_path / "s.png"], "--first"),
+    ]
+    for args, words in cases:
+        capsys.readouterr()
+        assert cli.main([str(a) for a in args]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("jaxgan: error:") and words in err[0], (args, err)
+    assert not (tmp_path / "p").exists()  # refused before anything was written
