@@ -1,14 +1,19 @@
 # The two commands of the README. Each sets up what it needs on a fresh machine (a virtualenv in .venv).
 #   make demo   short CPU training of the default experiment on CIFAR-10, then a 64-sample grid
 #   make test   the test suite
+#   make pegasus  the coursework hand-in: train the pegasus experiment (~30 min on 2 CPU cores), the autoencoder
+#                 baseline, then search the Pegasus and draw the architecture into runs/pegasus/pegasus/
 PYTHON ?= python3
 VENV := .venv
 # The prepared CIFAR-10: $TFDS_DATA_DIR, else ../shared/tensorflow_datasets when it exists, else tfds' default.
 DATA_DIR ?= $(or $(TFDS_DATA_DIR),$(wildcard ../shared/tensorflow_datasets))
 DEMO_DIR ?= runs/demo
 DEMO_STEPS ?= 300
+PEGASUS_DIR ?= runs/pegasus
+PEGASUS_STEPS ?= 6000
+DATA_FLAG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: demo test bench setup
+.PHONY: demo test bench setup pegasus
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +26,12 @@ setup: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/jaxgan train dcgan --workdir $(DEMO_DIR) --steps $(DEMO_STEPS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 	$(VENV)/bin/jaxgan sample --workdir $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/samples.png
+
+pegasus: setup
+	$(VENV)/bin/jaxgan train pegasus --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
+	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
+	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder $(DATA_FLAG)
+	$(VENV)/bin/jaxgan diagram --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus/architecture.svg
 
 test: setup
 	$(VENV)/bin/python -m pytest -q

@@ -141,9 +141,10 @@ def reconstructions(model, params, images: np.ndarray) -> np.ndarray:
     return np.concatenate([_to_uint8(rec(images[s:s + 1000])) for s in range(0, len(images), 1000)])
 
 
-def run(workdir, data_dir=None, recipe: Recipe = Recipe(), n_eval: int = 10_000, log=print) -> dict:
-    """Train, write ae_pegasus.png (+ _x8), ae_samples.png and metrics.json (FID-C etc. of mixtures and of
-    reconstructions) into `workdir`."""
+def run(workdir, data_dir=None, recipe: Recipe = Recipe(), n_eval: int = 10_000, reference=None, log=print) -> dict:
+    """Train, write ae_pegasus.png (+ _x8), ae_pegasus_inputs.png, ae_samples.png and metrics.json (FID-C etc. of
+    mixtures and of reconstructions) into `workdir`. `reference`: the shipped evaluator's train-split Reference,
+    when the caller has it already (its images are the training set)."""
     from PIL import Image
 
     from jaxgan import data, evaluation, evaluator as evaluator_lib, sampling
@@ -168,8 +169,6 @@ def run(workdir, data_dir=None, recipe: Recipe = Recipe(), n_eval: int = 10_000,
 
     made = mixtures(model, params, test_images, n_eval)
     sampling.save_grid(made[:64], workdir / "ae_samples.png", ncol=8, scale=4)
-    evaluator = evaluator_lib.load()
-    ref = reference_lib.load(evaluator, "train", data_dir, log=log)
     result = {"recipe": dataclasses.asdict(recipe), "losses": losses, "train_seconds": round(train_s, 1)}
     recon = reconstructions(model, params, test_images[:n_eval])
     for name, images in (("mixtures", made), ("reconstructions", recon)):

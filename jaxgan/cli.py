@@ -3,7 +3,7 @@
     jaxgan train EXPERIMENT --workdir DIR [--steps N] [--data-dir DIR] [--set key=value ...]
     jaxgan sample --workdir DIR [--n 64] [--seed 0] --out FILE.png|FILE.npz
     jaxgan eval (--workdir DIR [--n 10000] [--seed S] | --images FILE.npz) [--out metrics.json]
-    jaxgan pegasus --workdir DIR --out OUTDIR [--budget 2048] [--seed 0]
+    jaxgan pegasus --workdir DIR --out OUTDIR [--budget 2048] [--seed 0] [--baseline AE_DIR]
     jaxgan diagram (--workdir DIR | --experiment NAME) --out FILE.svg
     jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
     jaxgan experiments
@@ -153,7 +153,7 @@ def _cmd_pegasus(args):
     from jaxgan import pegasus
 
     pegasus.run(args.workdir, args.out, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
-                data_dir=args.data_dir, evaluator_path=args.evaluator,
+                data_dir=args.data_dir, evaluator_path=args.evaluator, baseline=args.baseline,
                 log=lambda line: print(line, file=sys.stderr))
 
 
@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--checkpoint", choices=("latest", "best"), default="latest")
     pg.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (nearest neighbours)")
     pg.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")
+    pg.add_argument("--baseline", default=None,
+                    help="autoencoder baseline folder (python -m jaxgan.experiments.autoencoder_baseline): also "
+                         "write side_by_side.png")
     pg.set_defaults(run=_cmd_pegasus)
 
     dg = sub.add_parser("diagram", help="an SVG of a run's generator and discriminator, traced from the models")

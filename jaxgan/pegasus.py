@@ -1,6 +1,6 @@
 """The Pegasus search: a winged horse from a class-conditional GAN that has only seen CIFAR-10.
 
-    jaxgan pegasus --workdir runs/pegasus --out pegasus/ [--budget 2048] [--seed 0]
+    jaxgan pegasus --workdir runs/pegasus --out pegasus/ [--budget 2048] [--seed 0] [--baseline runs/ae]
 
 CIFAR-10 has horses, birds and airplanes but no winged horse, so the generator is asked for one: its class input is
 a mixture of the shared class embedding (mostly horse, some bird or airplane; per block too, horse for the coarse
@@ -172,11 +172,12 @@ def search(cfg, state, budget: int, seed: int, evaluator, ref, log=print):
 
 def ranking(records, scores) -> list[int]:
     """Candidate indices, best first: eligible ones by score, then the rest by score; one per latent first (a
-    latent under two mixtures is nearly the same picture), then the remaining candidates in the same order."""
+    latent under two mixtures or truncations is nearly the same picture: truncated latents are drawn by inverse
+    CDF from the same uniforms), then the remaining candidates in the same order."""
     order = np.lexsort((-scores["score"], ~scores["eligible"]))
     seen, first, rest = set(), [], []
     for i in order:
-        key = (records[i]["index"], records[i]["truncation"])
+        key = (records[i]["seed"], records[i]["index"])
         (rest if key in seen else first).append(int(i))
         seen.add(key)
     return first + rest
@@ -194,9 +195,10 @@ def _upscale(img: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(img, factor, axis=0), factor, axis=1)
 
 
-def _sheet(rows: list[list[np.ndarray]], scale: int, pad: int = 4, gaps=(), labels=None, captions=None):
+def _sheet(rows: list[list[np.ndarray]], scale: int, pad: int = 4, gaps=(), labels=None, captions=None,
+           title: str | None = None):
     """A white sheet of image rows (each image upscaled by `scale`, nearest neighbour); an extra gap after the
-    columns listed in `gaps`; a label left of each row and a caption under each image, when given."""
+    columns listed in `gaps`; a title line, a label left of each row and a caption under each image, when given."""
     from PIL import Image, ImageDraw
 
     size = 32 * scale
@@ -204,11 +206,14 @@ def _sheet(rows: list[list[np.ndarray]], scale: int, pad: int = 4, gaps=(), labe
     cap_h = 12 * max((len(c.split("\n")) for row in captions for c in row), default=0) if captions else 0
     ncol = max(len(r) for r in rows)
     width = left + pad + ncol * (size + pad) + pad * 3 * len(gaps)
-    height = pad + len(rows) * (size + cap_h + pad)
+    top = 18 if title else 0
+    height = top + pad + len(rows) * (size + cap_h + pad)
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((left + pad, 4), title, fill="black", font=_font())
     for r, row in enumerate(rows):
-        y = pad + r * (size + cap_h + pad)
+        y = top + pad + r * (size + cap_h + pad)
         x = left + pad
         if labels:
             draw.text((4, y + size // 2 - 6), labels[r], fill="black", font=_font())
@@ -262,21 +267,23 @@ def write_outputs(out: pathlib.Path, workdir, cfg, state, records, images, score
                                np.broadcast_to(m, (10,) + m.shape)) for p in range(8)]
     z_best = np.asarray(sampling.latents(rec["seed"], rec["index"], 1, cfg.z_dim, trunc))[0]
     names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
-    wing = max((w for w in WINGS if w in names), key=lambda w: m[..., names.index(w)].sum())  # the mix's main one
+    wing = "bird" if "bird" in names else "airplane"  # the coursework's horse -> bird sweep
     sweep_mix = np.zeros((10, len(names)), np.float32)
     sweep_mix[:, names.index(HORSE)] = 1 - steps
     sweep_mix[:, names.index(wing)] = steps
     inter.append(sampling.generate(cfg, state, np.repeat(z_best[None], 10, 0), sweep_mix))
-    _sheet([list(r) for r in inter], 3, labels=[f"pair {p + 1}" for p in range(8)] + [f"{HORSE} -> {wing}"]
-           ).save(out / "interpolations.png")
+    _sheet([list(r) for r in inter], 3, labels=[f"pair {p + 1}" for p in range(8)] + [f"{HORSE} -> {wing}"],
+           title=f"rows 1-8: slerp between two latents at {mix}; last row: the Pegasus's latent, class "
+                 f"{HORSE} -> {wing}").save(out / "interpolations.png")
 
     queries = np.concatenate([images[best][None], batch[:8]])
     q_feats, _ = evaluator.features_and_logits(queries)
     _, pix_idx = uniqueness.k_nearest(reference_lib.pixels(queries), reference_lib.pixels(ref.images), NEIGHBOURS)
     _, feat_idx = uniqueness.k_nearest(q_feats, ref.features, NEIGHBOURS)
     rows = [[q] + list(ref.images[pix_idx[r]]) + list(ref.images[feat_idx[r]]) for r, q in enumerate(queries)]
-    _sheet(rows, 2, gaps=(0, NEIGHBOURS), labels=["Pegasus"] + [f"batch64 #{i}" for i in range(8)]
-           ).save(out / "neighbours.png")
+    _sheet(rows, 2, gaps=(0, NEIGHBOURS), labels=["Pegasus"] + [f"batch64 #{i}" for i in range(8)],
+           title=f"sample | its {NEIGHBOURS} nearest training images in pixels | its {NEIGHBOURS} nearest in "
+                 f"evaluator features").save(out / "neighbours.png")
 
     def entry(i):
         r = records[i]
@@ -305,9 +312,38 @@ def write_outputs(out: pathlib.Path, workdir, cfg, state, records, images, score
     return result
 
 
+def side_by_side(out: pathlib.Path, baseline: pathlib.Path, gan_image: np.ndarray, gan_probs: dict):
+    """side_by_side.png: the autoencoder baseline's Pegasus beside the GAN's, 8x, with the evaluator's verdicts."""
+    from PIL import Image
+
+    ae = np.asarray(Image.open(baseline / "ae_pegasus.png").convert("RGB"))
+    ae_probs = json.loads((baseline / "metrics.json").read_text())["pegasus"]["class_probabilities"]
+
+    def caption(name, probs):
+        top = max(probs, key=probs.get)
+        return (f"{name}\nevaluator: {top} {probs[top]:.2f}\nhorse {probs[HORSE]:.2f}, bird+airplane "
+                f"{sum(probs[w] for w in WINGS):.2f}")
+
+    _sheet([[ae, gan_image]], 8, pad=8, captions=[[caption("MLP autoencoder (base code)", ae_probs),
+                                                   caption("jaxgan conditional GAN", gan_probs)]]
+           ).save(out / "side_by_side.png")
+
+
+def _check_baseline(baseline):
+    if baseline is None:
+        return None
+    baseline = pathlib.Path(baseline)
+    for name in ("ae_pegasus.png", "metrics.json"):
+        if not (baseline / name).is_file():
+            raise UserError(f"--baseline {baseline}: no {name} (run python -m jaxgan.experiments.autoencoder_baseline "
+                            f"--workdir {baseline} first)")
+    return baseline
+
+
 def run(workdir, out, budget: int = 2048, seed: int = 0, checkpoint: str = "latest", data_dir=None,
-        evaluator_path=None, log=print) -> dict:
-    """The whole command: checks every input before slow work, then search, score, write."""
+        evaluator_path=None, baseline=None, reference=None, log=print) -> dict:
+    """The whole command: checks every input before slow work, then search, score, write. `reference`: the
+    train split's `metrics.reference.Reference` when the caller has it already (else loaded)."""
     from jaxgan import evaluator as evaluator_lib
     from jaxgan.cli import load_run
 
@@ -318,15 +354,20 @@ def run(workdir, out, budget: int = 2048, seed: int = 0, checkpoint: str = "late
         raise UserError(f"--out {out}: exists and is not a folder")
     if not out.parent.is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    baseline = _check_baseline(baseline)
     start = time.perf_counter()
     cfg, state = load_run(workdir, checkpoint)
     mixtures(cfg)  # an unsuitable run fails here, before the slow part
     evaluator = evaluator_lib.load(evaluator_path)
-    ref = reference_lib.load(evaluator, "train", data_dir, log=log)
+    ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     out.mkdir(exist_ok=True)
     records, images, scores = search(cfg, state, budget, seed, evaluator, ref, log)
     result = write_outputs(out, workdir, cfg, state, records, images, scores, evaluator, ref, log)
     p = result["pegasus"]
+    if baseline is not None:
+        from PIL import Image
+
+        side_by_side(out, baseline, np.asarray(Image.open(out / "pegasus.png")), p["class_probabilities"])
     log(f"Pegasus: {p['mix']} truncation {p['truncation']} seed {p['seed']} index {p['index']}: horse "
         f"{p['p_horse']:.2f}, bird+airplane {p['p_wings']:.2f}, D percentile {p['d_percentile']:.2f}, nearest "
         f"training image {p['uniqueness_pixel']:.2f}x the memorisation threshold; {result['eligible']} of "
@@ -334,5 +375,5 @@ def run(workdir, out, budget: int = 2048, seed: int = 0, checkpoint: str = "late
     if not p["eligible"]:
         log("warning: no candidate passed every check; pegasus.png is the best-scoring one (train longer?)")
     log(f"wrote {out}/pegasus.png, pegasus_x8.png, candidates.png, batch64.png, interpolations.png, neighbours.png, "
-        f"pegasus.json in {time.perf_counter() - start:.0f} s")
+        f"{'side_by_side.png, ' if baseline else ''}pegasus.json in {time.perf_counter() - start:.0f} s")
     return result

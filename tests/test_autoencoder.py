@@ -24,9 +24,10 @@ def test_layer_sizes_follow_the_base_code():
                       "dec_out": (512, 3072)}
 
 
-def test_short_run_learns_and_writes_everything(tmp_path, data_dir, train_reference, monkeypatch):
+def test_short_run_learns_and_writes_everything(tmp_path, data_dir, train_reference):
     recipe = autoencoder.Recipe(rounds=2, steps_per_round=50)
-    result = autoencoder.run(tmp_path / "ae", data_dir, recipe, n_eval=128, log=lambda line: None)
+    result = autoencoder.run(tmp_path / "ae", data_dir, recipe, n_eval=128, reference=train_reference,
+                             log=lambda line: None)
     assert result["losses"][1] < result["losses"][0]
     for name in ("ae_pegasus.png", "ae_pegasus_x8.png", "ae_pegasus_inputs.png", "ae_samples.png"):
         assert (tmp_path / "ae" / name).is_file()

@@ -34,7 +34,7 @@ def searched(tmp_path_factory, small_images, data_dir, train_reference):
     workdir = _tiny_run(tmp_path_factory.mktemp("run"), small_images, model="cdcgan", classes=FOUR, num_classes=4,
                         loss="hinge")
     out = workdir.parent / "pegasus"
-    result = pegasus.run(workdir, out, budget=76, data_dir=data_dir, log=lambda line: None)
+    result = pegasus.run(workdir, out, budget=76, data_dir=data_dir, reference=train_reference, log=lambda line: None)
     return workdir, out, result
 
 
@@ -54,8 +54,10 @@ def test_writes_every_file(searched):
         assert key in best
     assert 0 <= best["p_horse"] <= 1 and abs(sum(best["class_probabilities"].values()) - 1) < 1e-3
     # The ranking puts eligible candidates first, then the score.
-    ranked = [(not c["eligible"], -c["score"]) for c in saved["top"][:4]]  # 4 distinct latents, then repeats
-    assert ranked == sorted(ranked)
+    # One latent (per=1 here) under 76 mixtures/truncations: its best candidate first, the others in order.
+    ranked = [(not c["eligible"], -c["score"]) for c in saved["top"]]
+    everything = [(not c["eligible"], -c["score"]) for c in saved["candidates"]]
+    assert ranked[0] == min(everything) and ranked[1:] == sorted(ranked[1:])
     # Five pixel and five feature neighbours for the Pegasus and 8 samples.
     assert np.array(saved["neighbour_rows"]["pixel"]).shape == (9, 5)
 
@@ -78,6 +80,20 @@ def test_one_hot_mixture_candidates_are_the_plain_class_samples(searched):
     mix = sampling.parse_mix("horse=1|horse=1|horse=1", cfg)
     mixed, _ = sampling.sample(cfg, state, 5, seed=2, labels=np.broadcast_to(mix, (5,) + mix.shape))
     np.testing.assert_array_equal(plain, mixed)
+
+
+def test_side_by_side_with_the_autoencoder_baseline(searched, tmp_path):
+    _, out, result = searched
+    (tmp_path / "ae").mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "ae" / "ae_pegasus.png")
+    probs = dict.fromkeys(jaxgan.config.CIFAR10_CLASSES, 0.1)
+    (tmp_path / "ae" / "metrics.json").write_text(json.dumps({"pegasus": {"class_probabilities": probs}}))
+    pegasus.side_by_side(tmp_path, pegasus._check_baseline(tmp_path / "ae"),
+                         np.asarray(Image.open(out / "pegasus.png")), result["pegasus"]["class_probabilities"])
+    with Image.open(tmp_path / "side_by_side.png") as img:
+        assert img.width >= 2 * 256
+    with pytest.raises(UserError, match="autoencoder_baseline"):
+        pegasus._check_baseline(tmp_path / "nothing")
 
 
 def test_mixtures_are_valid_and_need_horse_and_wings():

@@ -63,3 +63,10 @@ def test_mixture_needs_a_shared_class_embedding():
         sampling.parse_mix("horse=1", jaxgan.Config(model="dcgan"))
     with pytest.raises(UserError, match="shared class embedding"):
         sampling.parse_mix("horse=1", jaxgan.Config(model="dcgan", num_classes=10))
+
+
+def test_first_picks_the_same_images_from_any_start(conditional):
+    cfg, st = conditional
+    whole, _ = sampling.sample(cfg, st, 7, seed=5, labels=np.full(7, 3), batch_size=4)
+    part, _ = sampling.sample(cfg, st, 2, seed=5, labels=np.full(2, 3), first=4)
+    np.testing.assert_array_equal(whole[4:6], part)
