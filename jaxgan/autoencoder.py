@@ -100,22 +100,20 @@ def test_images_by_id(ids, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
 
     from jaxgan import data
 
-    data.load_cifar10("test", data_dir)  # the same one-line errors for missing data as everywhere else
     root = data.resolve_data_dir(data_dir)
-    source = tfds.data_source(data.DATASET, split="test", data_dir=None if root is None else str(root),
-                              download=False)
-    where = {}
-    wanted = set(ids)
-    for i in range(len(source)):
-        rid = source[i]["id"]
-        rid = rid.decode() if isinstance(rid, bytes) else rid
-        if rid in wanted:
-            where[rid] = i
-    missing = wanted - where.keys()
+    try:
+        source = tfds.data_source(data.DATASET, split="test", data_dir=None if root is None else str(root),
+                                  download=False)
+        records = [r for s in range(0, len(source), 2500)
+                   for r in source.__getitems__(list(range(s, min(s + 2500, len(source)))))]
+    except Exception as e:  # tfds raises many types for missing or damaged files
+        raise UserError(f"cannot read the CIFAR-10 test split ({type(e).__name__}); {data.HOW_TO_GET}") from None
+    by_id = {(r["id"].decode() if isinstance(r["id"], bytes) else r["id"]): r for r in records}
+    missing = [i for i in ids if i not in by_id]
     if missing:
-        raise UserError(f"CIFAR-10 test split has no record {sorted(missing)[0]}")
-    records = [source[where[i]] for i in ids]
-    return np.stack([np.asarray(r["image"], np.uint8) for r in records]), np.array([r["label"] for r in records])
+        raise UserError(f"CIFAR-10 test split has no record {missing[0]}")
+    return (np.stack([np.asarray(by_id[i]["image"], np.uint8) for i in ids]),
+            np.array([by_id[i]["label"] for i in ids]))
 
 
 def pegasus(model, params, horse: np.ndarray, bird: np.ndarray) -> np.ndarray:

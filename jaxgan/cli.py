@@ -109,6 +109,9 @@ def _cmd_eval(args):
 
     if (args.workdir is None) == (args.images is None):
         raise UserError("give either --workdir DIR (sample its generator) or --images FILE.npz")
+    if args.truncation is not None and (args.truncation <= 0 or args.images is not None):
+        raise UserError("--truncation must be positive and goes with --workdir (it cuts the sampled latents), got "
+                        f"{args.truncation}")
     out = pathlib.Path(args.out) if args.out else None
     if out is not None and not out.parent.is_dir():
         raise UserError(f"--out {out}: folder {out.parent} does not exist")
@@ -122,10 +125,10 @@ def _cmd_eval(args):
         if args.n < evaluation.MIN_IMAGES:
             raise UserError(f"--n must be at least {evaluation.MIN_IMAGES}, got {args.n}")
         cfg, state = load_run(pathlib.Path(args.workdir), args.checkpoint)
-        images, labels = sampling.sample(cfg, state, args.n, seed=args.seed)
+        images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, truncation=args.truncation)
         labels = None if labels is None else np.asarray(cfg.class_ids)[labels]  # model classes -> CIFAR-10 ids
         source = {"workdir": str(args.workdir), "checkpoint": args.checkpoint, "step": int(state.step), "n": args.n,
-                  "seed": args.seed}
+                  "seed": args.seed, "truncation": args.truncation}
     else:
         images, labels = load_images_npz(pathlib.Path(args.images))
         source = {"images": str(args.images)}
@@ -245,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--n", type=int, default=10_000, help="samples to draw from the run (with --workdir)")
     m.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="with --workdir: which one")
     m.add_argument("--seed", type=int, default=0, help="sampling seed (and the seed of the metrics' subsets)")
+    m.add_argument("--truncation", type=float, default=None,
+                   help="with --workdir: cut the latents to [-t, t] (fidelity for variety); default: untruncated")
     m.add_argument("--out", help="write the metrics to this JSON file (else print them)")
     m.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (the reference)")
     m.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")

@@ -77,6 +77,8 @@ def evaluate_images(images, labels=None, *, intra_class: bool | None = None, eva
 
     if intra_class:
         out["class_accuracy"] = float(np.mean(predicted == labels))
+        out["class_accuracy_per_class"] = {CIFAR10_CLASSES[c]: float(np.mean(predicted[labels == c] == c))
+                                           for c in np.unique(labels)}
         per_class = {}
         for c in np.unique(labels):
             mine = feats[labels == c]

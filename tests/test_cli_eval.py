@@ -55,6 +55,7 @@ def test_other_mistakes(tmp_path, run_dir, npz):  # noqa: F811
                           "does not exist")
     assert_one_line_error(jaxgan("eval", "--images", npz / "labelled.npz", "--evaluator", tmp_path / "x.msgpack"),
                           "evaluator weights not found")
+    assert_one_line_error(jaxgan("eval", "--images", npz / "labelled.npz", "--truncation", 1), "--truncation")
 
 
 def test_inception_without_the_extra_says_how_to_get_it(npz):

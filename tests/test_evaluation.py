@@ -24,6 +24,7 @@ def test_real_test_images_score_well(real_metrics):
     assert abs(m["kid_c"]) < 0.01
     assert m["precision"] > 0.6 and m["recall"] > 0.6
     assert m["class_accuracy"] > 0.88 and len(m["intra_fid_c"]) == 10
+    assert min(m["class_accuracy_per_class"].values()) > 0.7 and len(m["class_accuracy_per_class"]) == 10
     u = m["uniqueness"]
     assert 0.8 < u["batch_diversity"] < 1.2
     assert u["memorisation_rate_pixel"] < 0.05  # CIFAR-10 test has a few near-duplicates of train, not many
