@@ -3,7 +3,7 @@ and deer (four-legged bodies), bird and airplane (wings). On a CPU budget every 
 each sees 2.5x the updates it gets in the ten-class `cgan` run of the same length, and none of the model's
 capacity is spent on cars, ships, trucks or frogs. Pick the Pegasus with `jaxgan pegasus`:
 
-    jaxgan train pegasus --workdir runs/pegasus --steps 6000
+    jaxgan train pegasus --workdir runs/pegasus --steps 4500
     jaxgan pegasus --workdir runs/pegasus --out pegasus/
 """
 from jaxgan.config import Config
@@ -12,4 +12,4 @@ from jaxgan.config import Config
 def get_config() -> Config:
     return Config(model="cdcgan", z_dim=128, g_width=64, d_width=64, classes=("airplane", "bird", "deer", "horse"),
                   num_classes=4, loss="hinge", batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999,
-                  n_dis=1, ema_decay=0.999, steps=6000)
+                  n_dis=1, ema_decay=0.999, steps=4500)

@@ -1,4 +1,11 @@
-"""The command line as a user meets it: mistakes give one line and exit code 2; train -> sample works."""
+"""The command line as a user meets it: mistakes give one line and exit code 2; train -> sample works.
+
+Most checks call `cli.main` in this process (`jaxgan`), which is what the console script runs, minus about 8 s of
+interpreter and import start-up per call; the ones about the real process — a progress bar on stderr, resuming,
+Ctrl-C, a missing data folder — start `python -m jaxgan.cli` (`jaxgan_subprocess`).
+"""
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -12,10 +19,21 @@ from tests.conftest import REPO, tiny_config
 TINY = ["--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=16", "--set", "z_dim=16"]
 
 
-def jaxgan(*args, cwd=None):
+def jaxgan_subprocess(*args, cwd=None):
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     return subprocess.run([sys.executable, "-m", "jaxgan.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or REPO, env=env, timeout=600)
+
+
+def jaxgan(*args):
+    """`jaxgan ARGS` run by `cli.main` in this process, its stdout and stderr captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own usage errors
+            code = e.code
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def assert_one_line_error(out, *words):
@@ -40,7 +58,8 @@ def run_dir(tmp_path_factory, small_images):
 
 
 def test_bad_data_dir(tmp_path):
-    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", tmp_path / "w", "--data-dir", tmp_path / "nowhere"),
+    assert_one_line_error(jaxgan_subprocess("train", "dcgan", "--workdir", tmp_path / "w", "--data-dir",
+                                            tmp_path / "nowhere"),
                           "CIFAR-10 not found", str(tmp_path / "nowhere"))
 
 
@@ -107,10 +126,10 @@ def test_train_then_resume_from_the_command_line(tmp_path, data_dir):
     w = tmp_path / "w"
     args = ["train", "dcgan", "--workdir", w, "--data-dir", data_dir, *TINY, "--set", "checkpoint_every=2",
             "--set", "log_every=1", "--set", "classes=horse,bird"]
-    first = jaxgan(*args, "--steps", 2)
+    first = jaxgan_subprocess(*args, "--steps", 2)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "D(G(z))" in first.stderr and "img/s" in first.stderr  # tqdm's bar goes to stderr
-    second = jaxgan(*args, "--steps", 4)
+    second = jaxgan_subprocess(*args, "--steps", 4)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "resumed at 2" in second.stderr
     assert sorted(p.name for p in (w / "checkpoints").iterdir() if p.name.isdigit()) == ["2", "4"]

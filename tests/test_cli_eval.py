@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from tests.test_cli import assert_one_line_error, jaxgan, run_dir  # noqa: F401  (run_dir is a fixture)
+from tests.test_cli import (assert_one_line_error, jaxgan, jaxgan_subprocess,  # noqa: F401  (run_dir: a fixture)
+                            run_dir)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,8 @@ def npz(tmp_path_factory, data_dir):
 
 
 def test_eval_of_a_run_writes_all_metrics(tmp_path, run_dir, data_dir, train_reference):  # noqa: F811
-    out = jaxgan("eval", "--workdir", run_dir, "--n", 200, "--out", tmp_path / "m.json", "--data-dir", data_dir)
+    out = jaxgan_subprocess("eval", "--workdir", run_dir, "--n", 200, "--out", tmp_path / "m.json", "--data-dir",
+                            data_dir)
     assert out.returncode == 0, out.stderr[-2000:]
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["source"]["n"] == 200 and m["source"]["step"] == 2 and m["n"] == 200
