@@ -1,6 +1,6 @@
 """Wall-clock time of `jaxgan pegasus` on a trained conditional run (the issue's bar: under 5 minutes on 2 CPU cores).
 
-    python benchmarks/pegasus_speed.py --workdir runs/pegasus [--budget 2048] [--data-dir ../shared/tensorflow_datasets]
+    python benchmarks/pegasus_speed.py --workdir runs/pegasus [--budget 4096] [--data-dir ../shared/tensorflow_datasets]
 
 Runs the real command line in a fresh process (start-up, checkpoint, evaluator, reference from the cache, the
 search, scoring, every picture and pegasus.json) `--repeat` times into a temporary folder and prints each wall time
@@ -17,7 +17,7 @@ import time
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--workdir", required=True)
-    p.add_argument("--budget", type=int, default=2048)
+    p.add_argument("--budget", type=int, default=4096)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--repeat", type=int, default=1)
     args = p.parse_args()

@@ -1,9 +1,10 @@
 """The `jaxgan` command line.
 
     jaxgan train EXPERIMENT --workdir DIR [--steps N] [--data-dir DIR] [--set key=value ...]
-    jaxgan sample --workdir DIR [--n 64] [--seed 0] --out FILE.png|FILE.npz
-    jaxgan eval (--workdir DIR [--n 10000] [--seed S] | --images FILE.npz) [--out metrics.json]
-    jaxgan pegasus --workdir DIR --out OUTDIR [--budget 2048] [--seed 0] [--baseline AE_DIR]
+    jaxgan sample --workdir DIR [--n 64] [--seed 0] [--first I] [--mix horse=0.7,bird=0.3] [--truncation T]
+                  --out FILE.png|FILE.npz
+    jaxgan eval (--workdir DIR [--n 10000] [--seed S] [--truncation T] | --images FILE.npz) [--out metrics.json]
+    jaxgan pegasus --workdir DIR --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
     jaxgan diagram (--workdir DIR | --experiment NAME) --out FILE.svg
     jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
     jaxgan experiments
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "pictures")
     pg.add_argument("--workdir", required=True, help="run folder of a class-conditional model (cgan, pegasus)")
     pg.add_argument("--out", required=True, help="folder for pegasus.png, candidates.png, ... (made if missing)")
-    pg.add_argument("--budget", type=int, default=2048, help="candidates to generate and score")
+    pg.add_argument("--budget", type=int, default=4096, help="candidates to generate and score")
     pg.add_argument("--seed", type=int, default=0, help="seed of the candidates' latents")
     pg.add_argument("--checkpoint", choices=("latest", "best"), default="latest")
     pg.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (nearest neighbours)")

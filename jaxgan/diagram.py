@@ -89,7 +89,8 @@ def _fmt_shape(shape) -> str:
 
 def _box(x, y, title, sub, fill):
     return (f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" stroke="#333"/>'
-            f'<text x="{x + BOX_W / 2}" y="{y + 19}" text-anchor="middle" font-weight="bold">{html.escape(title)}</text>'
+            f'<text x="{x + BOX_W / 2}" y="{y + 19}" text-anchor="middle" font-weight="bold">'
+            f'{html.escape(title)}</text>'
             f'<text x="{x + BOX_W / 2}" y="{y + 36}" text-anchor="middle" font-size="11">{html.escape(sub)}</text>')
 
 

@@ -1,14 +1,14 @@
 """The Pegasus search: a winged horse from a class-conditional GAN that has only seen CIFAR-10.
 
-    jaxgan pegasus --workdir runs/pegasus --out pegasus/ [--budget 2048] [--seed 0] [--baseline runs/ae]
+    jaxgan pegasus --workdir runs/pegasus --out pegasus/ [--budget 4096] [--seed 0] [--baseline runs/ae]
 
 CIFAR-10 has horses, birds and airplanes but no winged horse, so the generator is asked for one: its class input is
 a mixture of the shared class embedding (mostly horse, some bird or airplane; per block too, horse for the coarse
 layout and bird for the fine detail). The search draws `budget` candidates over mixtures x truncations x latents
 and scores each one:
 
-- recognisability: the evaluator's class probabilities, p_horse^0.7 * p_wings^0.3 with p_wings = p_bird +
-  p_airplane (horse first, wings second); a candidate must be classified horse, with p_wings >= MIN_WINGS;
+- recognisability: the evaluator's class probabilities, p_horse^0.6 * p_wings^0.4 with p_wings = p_bird +
+  p_airplane (a Pegasus is a horse first); a candidate must be classified horse, with p_wings >= MIN_WINGS;
 - realism: the geometric mean of the discriminator's opinion (the share of real training horses D scores below
   the candidate, asked as a horse) and the evaluator-feature density (the realism score of Kynkäänniemi et al.
   2019: >= 1 inside the real images' k-NN manifold; capped at 1);
@@ -37,8 +37,8 @@ from jaxgan.metrics import prdc, reference as reference_lib, uniqueness
 
 HORSE = "horse"
 WINGS = ("bird", "airplane")
-MIN_WINGS = 0.05  # p_bird + p_airplane of an accepted Pegasus: clearly non-zero
-RECOGNISABILITY_POWERS = (0.7, 0.3)  # weights of p_horse and p_wings in the weighted geometric mean
+MIN_WINGS = 0.1  # p_bird + p_airplane of an accepted Pegasus: clearly non-zero
+RECOGNISABILITY_POWERS = (0.6, 0.4)  # weights of p_horse and p_wings in the weighted geometric mean
 TRUNCATIONS = (None, 1.5, 1.0, 0.7)  # None: the untruncated normal
 HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
 MIN_BUDGET = 64
@@ -50,7 +50,7 @@ TOP = 16
 NEIGHBOURS = 5
 SCORING = {
     "score": "recognisability * realism; eligible candidates first",
-    "recognisability": "p_horse^0.7 * p_wings^0.3 (evaluator softmax; p_wings = p_bird + p_airplane)",
+    "recognisability": "p_horse^0.6 * p_wings^0.4 (evaluator softmax; p_wings = p_bird + p_airplane)",
     "realism": "sqrt(d_percentile * min(feature_density, 1))",
     "d_percentile": "share of 2000 real training horses the discriminator scores below the candidate (asked as horse)",
     "feature_density": "realism score of Kynkaanniemi et al. 2019 in evaluator features (k=3, 10k training images)",
@@ -340,7 +340,7 @@ def _check_baseline(baseline):
     return baseline
 
 
-def run(workdir, out, budget: int = 2048, seed: int = 0, checkpoint: str = "latest", data_dir=None,
+def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "latest", data_dir=None,
         evaluator_path=None, baseline=None, reference=None, log=print) -> dict:
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
     train split's `metrics.reference.Reference` when the caller has it already (else loaded)."""

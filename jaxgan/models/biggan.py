@@ -2,11 +2,11 @@
 
 `Generator` (model "biggan", sized for accelerators): z -> 4x4xw, three residual up-blocks, BN-ReLU-conv3x3 -> 3,
 tanh. `DCGANGenerator` (model "cdcgan", sized for a CPU): the DCGAN body, z -> 4x4x4w -> 8x8x2w -> 16x16xw ->
-32x32x3, with the same conditioning. Every batch norm inside the blocks is conditional: normalised without its own scale and offset, then scaled by 1 + W_g c and shifted by W_b c, where c is
-z concatenated with a *shared* class embedding e (BigGAN's shared embedding + skip-z). The class input is a set
-of mixture weights over the classes and e = weights @ table, so a label is its one-hot row (exactly the table row)
-and any mixture of classes — horse 0.6 + bird 0.4, or horse in the coarse blocks and bird in the fine ones — is a
-valid input.
+32x32x3, with the same conditioning. Every batch norm inside the blocks is conditional: normalised without its own
+scale and offset, then scaled by 1 + W_g c and shifted by W_b c, where c is z concatenated with a *shared* class
+embedding e (BigGAN's shared embedding + skip-z). The class input is a set of mixture weights over the classes and
+e = weights @ table, so a label is its one-hot row (exactly the table row) and any mixture of classes — horse 0.6 +
+bird 0.4, or horse in the coarse blocks and bird in the fine ones — is a valid input.
 
     G(z, y)       y: int labels (B,), mixture weights (B, C), or per-block weights (B, LEVELS, C)
 """
