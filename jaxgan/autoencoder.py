@@ -151,7 +151,9 @@ def run(workdir, data_dir=None, recipe: Recipe = Recipe(), n_eval: int = 10_000,
     workdir = pathlib.Path(workdir)
     if not workdir.parent.is_dir():
         raise UserError(f"--workdir {workdir}: folder {workdir.parent} does not exist")
-    train_images, _ = data.load_cifar10("train", data_dir)
+    evaluator = evaluator_lib.load()
+    ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
+    train_images = ref.images  # the reference holds CIFAR-10 train: read it once
     test_images, _ = data.load_cifar10("test", data_dir)
     (horse, bird), _ = test_images_by_id([PEGASUS_IDS["horse"], PEGASUS_IDS["bird"]], data_dir)
     workdir.mkdir(exist_ok=True)
