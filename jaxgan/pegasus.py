@@ -357,7 +357,9 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
     cfg, state = load_run(workdir, checkpoint)
-    mixtures(cfg)  # an unsuitable run fails here, before the slow part
+    combos = len(mixtures(cfg)) * len(TRUNCATIONS)  # an unsuitable run fails here, before the slow part
+    if budget < combos:
+        raise UserError(f"--budget {budget}: give at least {combos} (one latent per mixture and truncation)")
     evaluator = evaluator_lib.load(evaluator_path)
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     out.mkdir(exist_ok=True)

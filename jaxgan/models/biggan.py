@@ -64,6 +64,16 @@ class GBlock(nn.Module):
         return h + upsample_nearest(nn.Conv(self.features, (1, 1), use_bias=False)(x))
 
 
+def level_conditions(module: nn.Module, z, y) -> list[jax.Array]:
+    """[z, mixture @ shared table] for each of the LEVELS blocks of a conditional generator `module` (which has
+    num_classes and embed_dim); creates the module's `class_embedding` table."""
+    if not module.num_classes or y is None:
+        raise ValueError(f"{type(module).__name__} is class-conditional: give num_classes > 0 and labels y")
+    weights = class_weights(y, module.num_classes)
+    table = module.param("class_embedding", nn.initializers.normal(1.0), (module.num_classes, module.embed_dim))
+    return [jnp.concatenate([z, weights[:, level] @ table], axis=-1) for level in range(LEVELS)]
+
+
 class Generator(nn.Module):
     width: int = 128
     num_classes: int = 10
@@ -72,13 +82,9 @@ class Generator(nn.Module):
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
-        if not self.num_classes or y is None:
-            raise ValueError("the BigGAN generator is class-conditional: give num_classes > 0 and labels y")
-        weights = class_weights(y, self.num_classes)
-        table = self.param("class_embedding", nn.initializers.normal(1.0), (self.num_classes, self.embed_dim))
+        conds = level_conditions(self, z, y)
         x = nn.Dense(4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, self.width)
-        for level in range(LEVELS):
-            cond = jnp.concatenate([z, weights[:, level] @ table], axis=-1)
+        for cond in conds:
             x = GBlock(self.width, self.axis_name)(x, cond, train)
         x = nn.relu(batch_norm(self.axis_name, train)(x))
         return jnp.tanh(nn.Conv(3, (3, 3))(x))
@@ -95,13 +101,9 @@ class DCGANGenerator(nn.Module):
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
-        if not self.num_classes or y is None:
-            raise ValueError("the cdcgan generator is class-conditional: give num_classes > 0 and labels y")
-        weights = class_weights(y, self.num_classes)
-        table = self.param("class_embedding", nn.initializers.normal(1.0), (self.num_classes, self.embed_dim))
+        conds = level_conditions(self, z, y)
         x = nn.Dense(4 * 4 * 4 * self.width, use_bias=False)(z).reshape(z.shape[0], 4, 4, 4 * self.width)
-        for level, features in enumerate((2 * self.width, self.width, 3)):
-            cond = jnp.concatenate([z, weights[:, level] @ table], axis=-1)
+        for level, (cond, features) in enumerate(zip(conds, (2 * self.width, self.width, 3))):
             x = nn.relu(ConditionalBatchNorm(self.axis_name)(x, cond, train))
             # No bias before a batch norm (it cancels); the output conv keeps one.
             x = UpsampleConv(features, use_bias=level == LEVELS - 1)(x)
