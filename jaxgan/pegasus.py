@@ -145,18 +145,22 @@ def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
     return {"probs": probs, "p_horse": p_horse, "p_wings": p_wings, "recognisability": recognisability,
             "d_logit": fake_d, "d_percentile": d_percentile, "feature_density": density, "realism": realism,
             "nn_pixel_distance": pix_d, "nn_feature_distance": feat_d, "uniqueness_pixel": pix_u,
-            "uniqueness_feature": feat_u, "eligible": eligible, "score": recognisability * realism,
-            "features": feats}
+            "uniqueness_feature": feat_u, "eligible": eligible, "score": recognisability * realism}
+
+
+def latents_per_combination(cfg, budget: int) -> int:
+    """Latents per (mixture, truncation) that `budget` candidates allow; UserError when not even one."""
+    combos = len(mixtures(cfg)) * len(TRUNCATIONS)
+    if budget < combos:
+        raise UserError(f"--budget {budget}: give at least {combos} (one latent per mixture and truncation)")
+    return budget // combos
 
 
 def search(cfg, state, budget: int, seed: int, evaluator, ref, log=print):
     """(candidate records, their images, their scores): `budget` candidates over mixtures x truncations x latents
     (the same latent indices under every mixture, so a latent's best mixture can be found)."""
     mixes = mixtures(cfg)
-    per = budget // (len(mixes) * len(TRUNCATIONS))
-    if per < 1:
-        raise UserError(f"--budget {budget}: give at least {len(mixes) * len(TRUNCATIONS)} (one latent per mixture "
-                        f"and truncation)")
+    per = latents_per_combination(cfg, budget)
     records, images = [], []
     for t in TRUNCATIONS:
         for mix in mixes:
@@ -357,9 +361,7 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
     cfg, state = load_run(workdir, checkpoint)
-    combos = len(mixtures(cfg)) * len(TRUNCATIONS)  # an unsuitable run fails here, before the slow part
-    if budget < combos:
-        raise UserError(f"--budget {budget}: give at least {combos} (one latent per mixture and truncation)")
+    latents_per_combination(cfg, budget)  # an unsuitable run or budget fails here, before the slow part
     evaluator = evaluator_lib.load(evaluator_path)
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     out.mkdir(exist_ok=True)
