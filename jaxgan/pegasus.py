@@ -9,8 +9,8 @@ and scores each one:
 
 - recognisability: the evaluator's class probabilities, p_horse^0.6 * p_wings^0.4 with p_wings = p_bird +
   p_airplane (a Pegasus is a horse first); a candidate must be classified horse, with p_wings >= MIN_WINGS;
-- realism: the geometric mean of the discriminator's opinion (the share of real training horses D scores below
-  the candidate, asked as a horse) and the evaluator-feature density (the realism score of Kynkäänniemi et al.
+- realism: the geometric mean of the discriminator's opinion (the share of a pool of real training horses and
+  all candidates that D scores below the candidate, asked as a horse) and the evaluator-feature density (the realism score of Kynkäänniemi et al.
   2019: >= 1 inside the real images' k-NN manifold; capped at 1);
 - uniqueness: the distance to the nearest training image, in pixels and in evaluator features, over the 1st
   percentile of train-to-train nearest-neighbour distances; a candidate must exceed 1 in both (not a near-copy).
@@ -44,7 +44,7 @@ HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
 MIN_BUDGET = 64
 REALISM_K = 3
 REALISM_REALS = 10_000  # training images whose features span the real manifold of the realism score
-D_REALS = 2_000  # real horses D's score of a candidate is ranked against
+D_REALS = 2_000  # real horses in the pool D's score of a candidate is ranked in
 BATCH_SEED = 0  # the 64 non-cherry-picked samples are images 0..63 of this seed
 TOP = 16
 NEIGHBOURS = 5
@@ -52,7 +52,8 @@ SCORING = {
     "score": "recognisability * realism; eligible candidates first",
     "recognisability": "p_horse^0.6 * p_wings^0.4 (evaluator softmax; p_wings = p_bird + p_airplane)",
     "realism": "sqrt(d_percentile * min(feature_density, 1))",
-    "d_percentile": "share of 2000 real training horses the discriminator scores below the candidate (asked as horse)",
+    "d_percentile": "share of a pool (2000 real training horses + every candidate) the discriminator scores below the "
+                    "candidate (asked as horse)",
     "feature_density": "realism score of Kynkaanniemi et al. 2019 in evaluator features (k=3, 10k training images)",
     "uniqueness_pixel": "nearest-training-image distance in pixels / 1st percentile of train-to-train distances",
     "uniqueness_feature": "the same in evaluator features",
@@ -133,7 +134,10 @@ def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
     horse_label = cfg.class_ids.index(horse)
     real_d = np.sort(_d_logits(cfg, state, ref.images[real_horses], horse_label))
     fake_d = _d_logits(cfg, state, images, horse_label)
-    d_percentile = np.searchsorted(real_d, fake_d, side="right") / len(real_d)
+    # Ranked in a pool of reals and candidates: a well-trained D scores every fake below every real horse, and a
+    # percentile among reals alone would then be 0 for all candidates and tell them apart no more.
+    pool = np.sort(np.concatenate([real_d, fake_d]))
+    d_percentile = (np.searchsorted(pool, fake_d, side="right") - 1) / (len(pool) - 1)
     subset = np.sort(rng.choice(len(ref.features), min(REALISM_REALS, len(ref.features)), replace=False))
     density = _realism_score(feats.astype(np.float32), ref.features[subset].astype(np.float32))
     realism = np.sqrt(d_percentile * np.minimum(density, 1.0))
