@@ -12,6 +12,7 @@ step number: a resumed run sees exactly the batches an uninterrupted one would.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import pathlib
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,23 @@ DATASET, VERSION = "cifar10", "3.0.2"
 SPLITS = ("train", "test")
 HOW_TO_GET = ("pass --data-dir (or set TFDS_DATA_DIR) to a tensorflow-datasets folder holding cifar10 3.0.2; "
               "tfds can prepare one with `tfds build cifar10` where TensorFlow and the network are available")
+
+
+def cache_dir() -> pathlib.Path:
+    """Where jaxgan keeps what it can recompute (decoded splits, reference statistics): $JAXGAN_CACHE, else
+    ~/.cache/jaxgan."""
+    return pathlib.Path(os.environ.get("JAXGAN_CACHE") or pathlib.Path.home() / ".cache" / "jaxgan")
+
+
+def _decoded_cache(where: pathlib.Path, split: str) -> pathlib.Path | None:
+    """The cache file of a split's decoded arrays, named by the stored files' paths, sizes and times: a changed,
+    truncated or replaced copy of the data misses the cache and is read (and checked) afresh."""
+    files = sorted(where.glob(f"{DATASET}-{split}.*"))
+    if not files:
+        return None
+    stamp = [(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    digest = hashlib.sha1(repr(stamp).encode()).hexdigest()[:16]
+    return cache_dir() / "decoded" / f"{DATASET}-{VERSION}-{split}-{digest}.npz"
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path | None:
@@ -52,10 +70,18 @@ def load_cifar10(split: str = "train", data_dir=None, classes: tuple[str, ...] =
         if name not in CIFAR10_CLASSES:
             raise UserError(f"unknown class '{name}' (CIFAR-10 classes: {', '.join(CIFAR10_CLASSES)})")
     root = resolve_data_dir(data_dir)
+    cached = None
     if root is not None:
         where = root / DATASET / VERSION
         if not (where / "dataset_info.json").is_file():
             raise UserError(f"CIFAR-10 not found: no {DATASET}/{VERSION}/dataset_info.json under {root}; {HOW_TO_GET}")
+        cached = _decoded_cache(where, split)
+    if cached is not None and cached.is_file():
+        try:
+            with np.load(cached) as f:
+                return _keep(f["images"], f["labels"], classes)
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache file is rebuilt below
     try:
         source = tfds.data_source(DATASET, split=split, data_dir=None if root is None else str(root),
                                   download=root is None)
@@ -70,6 +96,18 @@ def load_cifar10(split: str = "train", data_dir=None, classes: tuple[str, ...] =
         where = root if root is not None else "tfds' default data dir"
         raise UserError(f"CIFAR-10 {split} split in {where} is missing or incomplete ({type(e).__name__}: "
                         f"{str(e).splitlines()[0] if str(e) else ''}); {HOW_TO_GET}") from None
+    if cached is not None:  # decoding the PNGs takes ~12 s on 2 cores; loading the arrays takes a fraction of one
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, images=images, labels=labels)
+            tmp.replace(cached)  # atomic: a reader never sees half a file
+        except OSError:
+            pass  # a read-only or full cache only costs the decoding next time
+    return _keep(images, labels, classes)
+
+
+def _keep(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     if classes:
         keep = np.isin(labels, [CIFAR10_CLASSES.index(c) for c in classes])
         images, labels = images[keep], labels[keep]

@@ -77,3 +77,43 @@ def test_mock_data_through_tfds_testing(monkeypatch):
     with tfds.testing.mock_data(num_examples=40, policy=tfds.testing.MockPolicy.USE_CODE):
         images, labels = data.load_cifar10("train", None)
     assert images.shape == (40, 32, 32, 3) and labels.shape == (40,)
+
+
+def _copy_test_split(src_root, dst_root):
+    src, dst = src_root / "cifar10" / "3.0.2", dst_root / "cifar10" / "3.0.2"
+    dst.mkdir(parents=True)
+    for f in src.iterdir():
+        if "train" not in f.name:
+            shutil.copy(f, dst / f.name)
+    return dst
+
+
+def test_decoded_split_is_cached_and_read_back_identical(tmp_path, monkeypatch, data_dir):
+    monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path / "cache"))
+    first = data.load_cifar10("test", data_dir, classes=("horse",))
+    assert len(list((tmp_path / "cache" / "decoded").glob("cifar10-3.0.2-test-*.npz"))) == 1
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again although the cache holds the split")
+
+    monkeypatch.setattr(data, "_read_all", no_decoding)
+    again = data.load_cifar10("test", data_dir, classes=("horse",))
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_damaged_cache_is_rebuilt_and_changed_data_misses_it(tmp_path, monkeypatch, data_dir):
+    monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "data"
+    split_dir = _copy_test_split(data_dir, root)
+    images, labels = data.load_cifar10("test", root)
+    (cached,) = (tmp_path / "cache" / "decoded").glob("*.npz")
+    cached.write_bytes(b"not an npz")
+    again, _ = data.load_cifar10("test", root)
+    np.testing.assert_array_equal(again, images)
+    # A replaced data file (new size or time) is read afresh, so a damaged copy is reported, never masked.
+    record = next(split_dir.glob("cifar10-test.array_record*"))
+    record.chmod(0o644)
+    record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])
+    with pytest.raises(UserError, match="missing or incomplete"):
+        data.load_cifar10("test", root)

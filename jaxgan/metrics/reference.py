@@ -12,8 +12,6 @@ tfds each time); a damaged cache file is recomputed.
 from __future__ import annotations
 
 import dataclasses
-import os
-import pathlib
 
 import numpy as np
 
@@ -26,8 +24,7 @@ NN_PERCENTILE = 1.0
 DIVERSITY_BATCH = 64
 
 
-def cache_dir() -> pathlib.Path:
-    return pathlib.Path(os.environ.get("JAXGAN_CACHE") or pathlib.Path.home() / ".cache" / "jaxgan")
+cache_dir = data.cache_dir
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
