@@ -21,6 +21,22 @@ import sys
 from jaxgan.errors import UserError
 
 EXIT_USER_ERROR = 2
+COMPILATION_CACHE_ENV = "JAXGAN_COMPILATION_CACHE"
+
+
+def enable_compilation_cache():
+    """Keep compiled XLA executables on disk so a second run starts without compiling: $JAXGAN_COMPILATION_CACHE,
+    else ~/.cache/jaxgan/xla; set it to "off" to compile every time."""
+    import os
+
+    where = os.environ.get(COMPILATION_CACHE_ENV, "~/.cache/jaxgan/xla")
+    if where.lower() in ("", "0", "off", "none"):
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(pathlib.Path(where).expanduser()))
+    # The train step takes seconds to compile; executables under half a second are not worth a disk read.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def _cmd_train(args):
@@ -301,6 +317,7 @@ def main(argv=None) -> int:
 
         logging.getLogger("absl").disabled = True
     try:
+        enable_compilation_cache()
         args.run(args)
     except UserError as e:
         print(f"jaxgan: error: {e}", file=sys.stderr)

@@ -13,6 +13,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 # Reference statistics are cached per test session (the CLI tests' subprocesses inherit it), never in ~/.cache;
 # JAXGAN_TEST_CACHE names a folder to reuse across sessions instead (for quick local reruns).
 os.environ["JAXGAN_CACHE"] = os.environ.get("JAXGAN_TEST_CACHE") or tempfile.mkdtemp(prefix="jaxgan-test-cache-")
+# The CLI keeps compiled executables on disk; tests keep theirs in a folder of this session, not in ~/.cache.
+os.environ["JAXGAN_COMPILATION_CACHE"] = tempfile.mkdtemp(prefix="jaxgan-test-xla-")
 DATA_DIR = pathlib.Path(os.environ.get("JAXGAN_TEST_DATA_DIR", REPO.parent / "shared" / "tensorflow_datasets"))
 
 

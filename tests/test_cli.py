@@ -153,3 +153,19 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path, data_dir):
     assert "interrupted" in err
     saved = [int(p.name) for p in (w / "checkpoints").iterdir() if p.name.isdigit()]
     assert saved and max(saved) >= 3
+
+
+def test_compilation_cache_follows_the_environment(tmp_path, monkeypatch):
+    import jax
+
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        monkeypatch.setenv(cli.COMPILATION_CACHE_ENV, str(tmp_path / "xla"))
+        cli.enable_compilation_cache()
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "xla")
+        monkeypatch.setenv(cli.COMPILATION_CACHE_ENV, "off")
+        jax.config.update("jax_compilation_cache_dir", before)
+        cli.enable_compilation_cache()
+        assert jax.config.jax_compilation_cache_dir == before
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
