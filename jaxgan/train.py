@@ -7,6 +7,8 @@ The run folder (WORKDIR):
     metrics.jsonl     one JSON line per logging step
     checkpoints/      orbax checkpoints every `checkpoint_every` steps and at the end; the last `keep_checkpoints`
     samples/          step_XXXXXX.png: the EMA generator on fixed noise every `sample_every` steps and at the end
+    tensorboard/      event files: the metrics.jsonl scalars, FID-C and the sample grids (`tensorboard --logdir`)
+    environment.json  versions, devices and command of every session that trained the run
     best/, best.json  with `eval_every`: the checkpoint of lowest FID-C so far (kept apart from the rolling ones),
                       its step and value; each measurement is also a line {"step", "fid_c", "eval_samples"} of
                       metrics.jsonl
@@ -24,7 +26,8 @@ import time
 import jax
 import numpy as np
 
-from jaxgan import checkpoint, config as config_lib, data, parallel, sampling, state as state_lib, step as step_lib
+from jaxgan import (checkpoint, config as config_lib, data, parallel, sampling, state as state_lib, step as step_lib,
+                    summaries)
 from jaxgan.config import Config
 from jaxgan.errors import UserError
 
@@ -78,6 +81,8 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     (workdir / "samples").mkdir(exist_ok=True)
     train_step = step_lib.make_train_step(cfg, mesh)
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
+    summaries.record_environment(workdir, start)
+    tb = summaries.TensorBoard(workdir)
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start
@@ -97,25 +102,29 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
                 last_time, last_step = now, done
                 log.write(json.dumps({"step": done, "images_per_s": ips and round(ips, 1), **m}) + "\n")
                 log.flush()
+                tb.scalars(done, {**m, "images_per_s": ips})
                 bar.set_postfix_str(_format(m, ips), refresh=False)
                 bar.update(done - bar.n)
             if done % cfg.checkpoint_every == 0 or done == cfg.steps:
                 ckpt.save(done, state)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
-                write_grid(cfg, state, workdir, done)
+                write_grid(cfg, state, workdir, done, tb)
             if best is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
                 value = best.measure(done, state)
                 log.write(json.dumps({"step": done, "fid_c": round(value, 4), "eval_samples": cfg.eval_samples}) + "\n")
                 log.flush()
+                tb.scalars(done, {"fid_c": value}, prefix="eval")
                 bar.write(f"step {done}: FID-C {value:.3f} ({cfg.eval_samples} samples; best {best.value:.3f} at step "
                           f"{best.step})")
     bar.close()
-    if ctrl_c.requested:  # keep what was trained: the next run resumes here
+    if ctrl_c.requested:
+        tb.close()  # keep what was trained: the next run resumes here
         if int(state.step) not in ckpt.all_steps():
             ckpt.save(int(state.step), state)
         ckpt.wait()
         raise KeyboardInterrupt
-    write_grid(cfg, state, workdir, cfg.steps)
+    write_grid(cfg, state, workdir, cfg.steps, tb)
+    tb.close()
     ckpt.wait()
     ckpt.close()
     if best is not None:
@@ -182,8 +191,12 @@ class _StopOnCtrlC:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int) -> pathlib.Path:
+def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int, tb: summaries.TensorBoard | None = None
+               ) -> pathlib.Path:
+    """The EMA generator on the same latents (and labels) at every call: samples/step_XXXXXX.png."""
     images, _ = sampling.sample(cfg, state, GRID_SIZE, seed=GRID_SEED, batch_size=GRID_SIZE)
     path = workdir / "samples" / f"step_{step:06d}.png"
     sampling.save_grid(images, path, ncol=8)
+    if tb is not None:
+        tb.image(step, "samples/fixed_noise", sampling.grid(images, ncol=8))
     return path

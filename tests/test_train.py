@@ -75,3 +75,42 @@ def test_fid_c_is_logged_and_the_best_checkpoint_kept_apart(tmp_path, fake_load,
     assert checkpoint.Checkpointer(tmp_path / "checkpoints").all_steps() == [6]
     _, state = cli.load_run(tmp_path, "best")
     assert int(state.step) == best["step"]
+
+
+def read_events(folder):
+    """Every Event in a folder's TensorBoard files (TFRecord framing: length, crc, payload, crc)."""
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, i = path.read_bytes(), 0
+        while i < len(data):
+            (n,) = struct.unpack("<Q", data[i:i + 8])
+            event = event_pb2.Event()
+            event.ParseFromString(data[i + 12:i + 12 + n])
+            i += 12 + n + 4
+            yield event
+
+
+def test_tensorboard_events_and_environment_are_recorded(tmp_path, fake_load):
+    cfg = tiny_config(steps=4, checkpoint_every=2, sample_every=2, log_every=1)
+    train.train(cfg.replace(steps=2), tmp_path, progress=False)
+    train.train(cfg, tmp_path, progress=False)
+    scalars, images = {}, {}
+    for event in read_events(tmp_path / "tensorboard"):
+        for value in event.summary.value:
+            if value.HasField("image"):
+                images[event.step] = value.image
+            else:
+                scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+    logged = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert sorted(scalars["train/d_loss"]) == [1, 2, 3, 4]
+    for line in logged:  # the event files hold what metrics.jsonl holds
+        assert scalars["train/g_loss"][line["step"]] == pytest.approx(line["g_loss"])
+        assert scalars["train/d_real"][line["step"]] == pytest.approx(line["d_real"])
+    assert sorted(images) == [2, 4]
+    assert images[4].encoded_image_string[:8] == b"\x89PNG\r\n\x1a\n" and images[4].width == 8 * 34 + 2
+    sessions = json.loads((tmp_path / "environment.json").read_text())
+    assert [s["start_step"] for s in sessions] == [0, 2]
+    assert sessions[0]["packages"]["jax"] == jax.__version__ and sessions[0]["devices"] == jax.device_count()

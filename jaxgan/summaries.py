@@ -1,0 +1,83 @@
+"""What a run records about itself besides metrics.jsonl: TensorBoard event files and the environment it ran in.
+
+    writer = summaries.TensorBoard(workdir)          # WORKDIR/tensorboard/; view with `tensorboard --logdir WORKDIR`
+    writer.scalars(step, {"d_loss": 0.7, ...})      # under train/
+    writer.image(step, "samples/fixed_noise", grid)  # uint8 (H, W, 3)
+    summaries.record_environment(workdir, start_step)  # appends to WORKDIR/environment.json
+
+Event files are written by tensorboardX (protobuf only, no TensorFlow) on the host, at logging steps only, from
+values the loop has already pulled off the device.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import pathlib
+import platform
+import sys
+
+import numpy as np
+
+ENVIRONMENT = "environment.json"
+TENSORBOARD = "tensorboard"
+
+
+class TensorBoard:
+    def __init__(self, workdir: pathlib.Path):
+        from tensorboardX import SummaryWriter  # imported here: only a training run writes events
+
+        self._writer = SummaryWriter(str(pathlib.Path(workdir) / TENSORBOARD), flush_secs=30)
+
+    def scalars(self, step: int, values: dict[str, float], prefix: str = "train"):
+        for name, value in values.items():
+            if value is not None:
+                self._writer.add_scalar(f"{prefix}/{name}", float(value), step)
+
+    def image(self, step: int, tag: str, image: np.ndarray):
+        self._writer.add_image(tag, np.asarray(image), step, dataformats="HWC")
+
+    def close(self):
+        self._writer.close()
+
+
+def environment(start_step: int = 0) -> dict:
+    """Versions, devices and command of this process: what a report needs to say how a run was made."""
+    import importlib.metadata
+
+    import jax
+
+    def version(package):
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+    devices = jax.devices()
+    return {
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "start_step": start_step,
+        "command": " ".join(sys.argv),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {p: version(p) for p in ("jaxgan", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint",
+                                             "tensorflow-datasets", "numpy")},
+        "backend": jax.default_backend(),
+        "device_kind": devices[0].device_kind,
+        "devices": len(devices),
+        "processes": jax.process_count(),
+    }
+
+
+def record_environment(workdir: pathlib.Path, start_step: int) -> dict:
+    """Appends this session's environment to WORKDIR/environment.json (a list: a resumed run has several)."""
+    path = pathlib.Path(workdir) / ENVIRONMENT
+    try:
+        sessions = json.loads(path.read_text()) if path.is_file() else []
+        if not isinstance(sessions, list):
+            sessions = []
+    except (OSError, json.JSONDecodeError):
+        sessions = []  # a damaged record is replaced; it never stops training
+    entry = environment(start_step)
+    sessions.append(entry)
+    path.write_text(json.dumps(sessions, indent=1) + "\n")
+    return entry
