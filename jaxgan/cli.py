@@ -6,6 +6,7 @@
     jaxgan eval (--workdir DIR [--n 10000] [--seed S] [--truncation T] | --images FILE.npz) [--out metrics.json]
     jaxgan pegasus --workdir DIR --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
     jaxgan diagram (--workdir DIR | --experiment NAME) --out FILE.svg
+    jaxgan report --workdir DIR [--out report.html] [--baseline AE_DIR]
     jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
     jaxgan experiments
 
@@ -177,6 +178,16 @@ def _cmd_pegasus(args):
                 log=lambda line: print(line, file=sys.stderr))
 
 
+def _cmd_report(args):
+    import time
+
+    from jaxgan import report
+
+    t0 = time.perf_counter()
+    out = report.write(pathlib.Path(args.workdir), args.out, args.baseline)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
+
+
 def _cmd_diagram(args):
     from jaxgan import config, diagram
 
@@ -294,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--experiment", help="or an experiment name, without training it")
     dg.add_argument("--out", required=True, help="FILE.svg")
     dg.set_defaults(run=_cmd_diagram)
+
+    rp = sub.add_parser("report", help="one self-contained HTML page of a run: config, curves, grids, metrics, Pegasus")
+    rp.add_argument("--workdir", required=True, help="run folder (read only)")
+    rp.add_argument("--out", default=None, help="FILE.html (default: WORKDIR/report.html)")
+    rp.add_argument("--baseline", default=None, help="autoencoder baseline folder: its metrics beside the run's")
+    rp.set_defaults(run=_cmd_report)
 
     ev = sub.add_parser("evaluator", help="the CIFAR-10 classifier behind FID-C")
     ev_sub = ev.add_subparsers(dest="evaluator_command", required=True)

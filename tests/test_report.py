@@ -1,0 +1,113 @@
+"""`jaxgan report`: a self-contained HTML page of a run, checked in headless Chromium."""
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from jaxgan import report, train
+from tests.browser import Browser, find_chromium
+from tests.conftest import tiny_config
+from tests.test_cli import assert_one_line_error, jaxgan
+
+EVAL = {"source": {"step": 6}, "n": 64, "fid_c": 12.5, "kid_c": 0.05, "kid_c_std": 0.01, "precision": 0.7,
+        "recall": 0.2, "class_accuracy": None, "uniqueness": {"memorisation_rate_pixel": 0.0123}}
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory, small_images):
+    """A real 6-step run (512 CIFAR-10 images) with a grid every 2 steps, a metrics file and a Pegasus folder."""
+    workdir = tmp_path_factory.mktemp("run")
+    orig = train.load_train_data
+    train.load_train_data = lambda cfg, data_dir=None: small_images
+    try:
+        train.train(tiny_config(steps=6, checkpoint_every=6, sample_every=2, log_every=1, balance=True), workdir,
+                    progress=False)
+    finally:
+        train.load_train_data = orig
+    (workdir / "eval.json").write_text(json.dumps(EVAL))
+    peg = workdir / "pegasus"
+    peg.mkdir()
+    rng = np.random.default_rng(0)
+    for name, _ in report.PEGASUS_PICTURES:
+        if name.endswith(".png"):
+            Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(peg / name)
+    (peg / "architecture.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+                                          '<rect width="40" height="20" fill="teal"/></svg>')
+    (peg / "pegasus.json").write_text(json.dumps({"budget": 64, "step": 6, "eligible": 3, "pegasus": {
+        "mix": "horse=0.7,bird=0.3", "truncation": None, "seed": 0, "index": 5, "score": 0.25, "p_horse": 0.5,
+        "p_wings": 0.2, "command": "jaxgan sample ..."}}))
+    return workdir
+
+
+@pytest.fixture
+def baseline(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({
+        "mixtures": {"n": 1000, "fid_c": 31.4, "kid_c": 0.23, "kid_c_std": 0.005, "precision": 0.74, "recall": 0.0,
+                     "uniqueness": {"memorisation_rate_pixel": 0.054}}}))
+    return tmp_path
+
+
+def test_report_is_one_offline_file_with_every_section(short_run, baseline, tmp_path):
+    out = tmp_path / "r.html"
+    result = jaxgan("report", "--workdir", short_run, "--out", out, "--baseline", baseline)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    sources = re.findall(r'<img src="([^"]*)"', text)
+    assert sources and all(s.startswith("data:image/") for s in sources)
+    assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from anywhere
+    # 4 training curves, grids of steps 2, 4, 6, the 7 Pegasus pictures.
+    assert len(sources) == 4 + 3 + 7
+    for words in ("Configuration", "Environment", "Training curves", "step 4", "Final metrics", "31.400", "12.500",
+                  "1.23%", "The Pegasus", "horse=0.7,bird=0.3", "jax "):
+        assert words in text, words
+
+
+def test_report_of_a_short_real_run_renders_in_chromium(short_run, baseline, tmp_path):
+    chromium = find_chromium()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium not installed")
+    out = report.write(short_run, tmp_path / "report.html", baseline)
+    with Browser(chromium) as browser:
+        browser.open(out.resolve().as_uri())
+        widths = browser.evaluate("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
+        title = browser.evaluate("document.title")
+        browser.screenshot(tmp_path / "shot.png")
+    assert len(widths) == 14 and all(w > 0 for w in widths), widths  # no broken-image icons
+    assert title.startswith("jaxgan run")
+    shot = np.asarray(Image.open(tmp_path / "shot.png").convert("RGB"))
+    assert shot.shape[0] > 1500 and shot.shape[1] == 1280 and shot.std() > 10  # the whole page, not a blank one
+
+
+def test_a_broken_picture_is_caught_by_the_check(short_run, tmp_path):
+    """The rendering check can fail: a picture that does not decode has naturalWidth 0."""
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("chromium not installed")
+    page = tmp_path / "broken.html"
+    page.write_text('<html><body><img src="data:image/png;base64,AAAA"><img src="missing.png"></body></html>')
+    with Browser(chromium) as browser:
+        browser.open(page.as_uri())
+        widths = browser.evaluate("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
+    assert widths == [0, 0]
+
+
+def test_report_without_extras_still_builds(tmp_path, small_images):
+    (tmp_path / "config.json").write_text(json.dumps(tiny_config().to_dict()))
+    text = report.build(tmp_path)
+    assert "No metrics logged yet" in text and "No sample grids yet" in text and "No eval.json" in text
+
+
+def test_report_mistakes(tmp_path, short_run):
+    assert_one_line_error(jaxgan("report", "--workdir", tmp_path / "nope"), "not a run folder")
+    assert_one_line_error(jaxgan("report", "--workdir", short_run, "--baseline", tmp_path), "metrics.json")
+    assert_one_line_error(jaxgan("report", "--workdir", short_run, "--out", tmp_path / "no" / "r.html"),
+                          "does not exist")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    assert_one_line_error(jaxgan("report", "--workdir", broken), "config")
