@@ -35,6 +35,10 @@ BALANCE_SMOOTHING = 0.9
 EMA_WARMUP = 10  # EMA decay ramps as (1 + n) / (EMA_WARMUP + n) so early samples are not pinned to the init
 
 
+def _cast_floats(tree, dtype):
+    return jax.tree.map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
+
+
 def _select(pred, on_true, on_false):
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
@@ -48,14 +52,26 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
     conditional = cfg.num_classes > 0
     n_slots = cfg.n_dis + (1 if cfg.balance else 0)
 
+    compute = jnp.dtype(cfg.compute_dtype)
+    mixed = compute != jnp.float32
+
     def generate(g_params, g_stats, z, y):
+        if mixed:  # the float32 parameters are cast on use, so their gradients come back in float32
+            g_params, z = _cast_floats(g_params, compute), z.astype(compute)
         fake, new = g_model.apply({"params": g_params, **g_stats}, z, y if conditional else None, train=True,
                                   mutable=list(g_stats))
+        if mixed:  # statistics keep their dtype (the state's structure never changes); images go on as float32
+            fake, new = fake.astype(jnp.float32), jax.tree.map(lambda n, o: n.astype(o.dtype), new, g_stats)
         return fake, new
 
     def d_logits(d_params, d_stats, x, y, key):
-        return d_model.apply({"params": d_params, **d_stats}, x, y if conditional else None, train=True,
-                             mutable=list(d_stats), rngs={"dropout": key})
+        if mixed:
+            d_params, x = _cast_floats(d_params, compute), x.astype(compute)
+        logits, new = d_model.apply({"params": d_params, **d_stats}, x, y if conditional else None, train=True,
+                                    mutable=list(d_stats), rngs={"dropout": key})
+        if mixed:  # losses in float32
+            logits, new = logits.astype(jnp.float32), jax.tree.map(lambda n, o: n.astype(o.dtype), new, d_stats)
+        return logits, new
 
     def d_update(d, real, y_real, fake, y_fake, key):
         """One discriminator update on (real, fake); `fake` arrives already wrapped in stop_gradient."""

@@ -36,6 +36,7 @@ def test_overrides_are_typed():
     (["balance=maybe"], "balance"),
     (["n_dis=1.5"], "n_dis"),
     (["balance_low=0.9", "balance_high=0.5"], "balance_low"),
+    (["compute_dtype=float16"], "compute_dtype"),
 ])
 def test_bad_keys_and_values_name_the_key(override, key):
     with pytest.raises(UserError, match=f"'{key}'"):

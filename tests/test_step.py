@@ -108,3 +108,18 @@ def test_batch_must_split_over_devices():
 
     with pytest.raises(UserError, match="batch_size"):
         parallel.check_batch_divides(16, FakeMesh())
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cdcgan"])
+def test_bfloat16_compute_keeps_float32_state_and_tracks_the_float32_step(small_images, model):
+    changes = {"model": model, "num_classes": 10} if model == "cdcgan" else {}
+    chex.clear_trace_counter()
+    full, m32 = run(tiny_config(**changes), *small_images, 2)
+    mixed, m16 = run(tiny_config(compute_dtype="bfloat16", **changes), *small_images, 2, max_traces=1)
+    dtypes = {str(a.dtype) for a in jax.tree.leaves(host(mixed)) if np.issubdtype(a.dtype, np.floating)}
+    assert dtypes == {"float32"}  # parameters, optimizer states, statistics, EMA: the state never changes type
+    chex.assert_trees_all_equal_shapes_and_dtypes(host(full), host(mixed))
+    for a, b in zip(m32, m16):  # the same step in lower precision: close, not equal
+        assert abs(float(a["d_loss"]) - float(b["d_loss"])) < 0.05 and a["d_loss"] != b["d_loss"]
+    assert np.allclose(host(mixed.g_params)["Dense_0"]["kernel"], host(full.g_params)["Dense_0"]["kernel"],
+                       atol=1e-3)
