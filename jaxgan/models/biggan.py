@@ -69,7 +69,7 @@ def level_conditions(module: nn.Module, z, y) -> list[jax.Array]:
     num_classes and embed_dim); creates the module's `class_embedding` table."""
     if not module.num_classes or y is None:
         raise ValueError(f"{type(module).__name__} is class-conditional: give num_classes > 0 and labels y")
-    weights = class_weights(y, module.num_classes)
+    weights = class_weights(y, module.num_classes).astype(z.dtype)  # bfloat16 compute stays bfloat16 (float32: as is)
     table = module.param("class_embedding", nn.initializers.normal(1.0), (module.num_classes, module.embed_dim))
     return [jnp.concatenate([z, weights[:, level] @ table], axis=-1) for level in range(LEVELS)]
 
