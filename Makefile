@@ -1,8 +1,10 @@
 # The two commands of the README. Each sets up what it needs on a fresh machine (a virtualenv in .venv).
-#   make demo   short CPU training of the default experiment on CIFAR-10, then a 64-sample grid
+#   make demo   short CPU training of the default experiment on CIFAR-10, then a 64-sample grid and the run's
+#               HTML report (runs/demo/report.html)
 #   make test   the test suite
 #   make pegasus  the coursework hand-in: train the pegasus experiment (~20 min on 2 CPU cores), the autoencoder
-#                 baseline, then search the Pegasus and draw the architecture into runs/pegasus/pegasus/
+#                 baseline, then search the Pegasus and draw the architecture into runs/pegasus/pegasus/, evaluate
+#                 and write runs/pegasus/report.html
 PYTHON ?= python3
 VENV := .venv
 # The prepared CIFAR-10: $TFDS_DATA_DIR, else ../shared/tensorflow_datasets when it exists, else tfds' default.
@@ -14,7 +16,7 @@ PEGASUS_DIR ?= runs/pegasus
 PEGASUS_STEPS ?= 4500
 DATA_FLAG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: demo test bench setup pegasus
+.PHONY: demo test bench bench-quality setup pegasus
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,15 +29,25 @@ setup: $(VENV)/.installed
 demo: setup
 	$(VENV)/bin/jaxgan train dcgan --workdir $(DEMO_DIR) --steps $(DEMO_STEPS) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 	$(VENV)/bin/jaxgan sample --workdir $(DEMO_DIR) --n 64 --out $(DEMO_DIR)/samples.png
+	$(VENV)/bin/jaxgan report --workdir $(DEMO_DIR)
 
 pegasus: setup
 	$(VENV)/bin/jaxgan train pegasus --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
 	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder $(DATA_FLAG)
 	$(VENV)/bin/jaxgan diagram --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus/architecture.svg
+	$(VENV)/bin/jaxgan eval --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/eval.json $(DATA_FLAG)
+	$(VENV)/bin/jaxgan report --workdir $(PEGASUS_DIR) --baseline runs/autoencoder
 
 test: setup
 	$(VENV)/bin/python -m pytest -q
 
 bench: setup
 	$(VENV)/bin/python benchmarks/train_step.py dcgan dcgan_tutorial --batch 64
+	$(VENV)/bin/python benchmarks/sample.py dcgan
+	$(VENV)/bin/python benchmarks/startup.py dcgan $(DATA_FLAG)
+
+# FID-C against training time: cpu_fast and dcgan_tutorial, 30 minutes each (about 65 minutes in all).
+bench-quality: setup
+	$(VENV)/bin/python benchmarks/time_to_quality.py cpu_fast dcgan_tutorial --minutes 30 $(DATA_FLAG) \
+		--out benchmarks/time_to_quality

@@ -45,7 +45,8 @@ def measure(name: str, batch: int | None, steps: int, repeats: int, overrides: l
         jax.block_until_ready(metrics)
         best = min(best, time.perf_counter() - t0)
     step_s = best / steps
-    return {"experiment": name, "batch": cfg.batch_size, "n_dis": cfg.n_dis, "devices": mesh.size,
+    return {"experiment": name if cfg.compute_dtype == "float32" else f"{name} ({cfg.compute_dtype})",
+            "batch": cfg.batch_size, "n_dis": cfg.n_dis, "devices": mesh.size,
             "device_kind": jax.devices()[0].device_kind, "images_per_s": cfg.batch_size / step_s,
             "step_ms": 1e3 * step_s, "gflop_per_step": flops / 1e9, "gflop_per_s": flops / 1e9 / step_s,
             "compile_s": compile_s}
@@ -61,7 +62,7 @@ def main():
     args = p.parse_args()
     for name in args.experiments:
         r = measure(name, args.batch, args.steps, args.repeats, args.set)
-        print(f"{r['experiment']:<16} batch {r['batch']:>4}  n_dis {r['n_dis']}  {r['devices']}x {r['device_kind']:<6} "
+        print(f"{r['experiment']:<20} batch {r['batch']:>4}  n_dis {r['n_dis']}  {r['devices']}x {r['device_kind']:<6} "
               f"{r['images_per_s']:8.1f} images/s  {r['step_ms']:7.1f} ms/step  {r['gflop_per_step']:6.2f} GFLOP/step  "
               f"{r['gflop_per_s']:6.1f} GFLOP/s  (compile {r['compile_s']:.1f} s)", flush=True)
 

@@ -23,8 +23,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 MODELS = ("dcgan", "dcgan_tutorial", "sngan", "biggan", "cdcgan")
 LOSSES = ("ns", "minimax", "hinge", "wgan", "ls")
 
-# Keys that only say how long or how chatty a run is: they may change when a run is resumed.
 COMPUTE_DTYPES = ("float32", "bfloat16")
+# Keys that only say how long or how chatty a run is: they may change when a run is resumed.
 RUNTIME_KEYS = ("steps", "log_every", "checkpoint_every", "keep_checkpoints", "sample_every", "eval_every",
                 "eval_samples")
 

@@ -10,8 +10,8 @@ and scores each one:
 - recognisability: the evaluator's class probabilities, p_horse^0.6 * p_wings^0.4 with p_wings = p_bird +
   p_airplane (a Pegasus is a horse first); a candidate must be classified horse, with p_wings >= MIN_WINGS;
 - realism: the geometric mean of the discriminator's opinion (the share of a pool of real training horses and
-  all candidates that D scores below the candidate, asked as a horse) and the evaluator-feature density (the realism score of Kynkäänniemi et al.
-  2019: >= 1 inside the real images' k-NN manifold; capped at 1);
+  all candidates that D scores below the candidate, asked as a horse) and the evaluator-feature density (the
+  realism score of Kynkäänniemi et al. 2019: >= 1 inside the real images' k-NN manifold; capped at 1);
 - uniqueness: the distance to the nearest training image, in pixels and in evaluator features, over the 1st
   percentile of train-to-train nearest-neighbour distances; a candidate must exceed 1 in both (not a near-copy).
 
