@@ -4,6 +4,7 @@
     writer.scalars(step, {"d_loss": 0.7, ...})      # under train/
     writer.image(step, "samples/fixed_noise", grid)  # uint8 (H, W, 3)
     summaries.record_environment(workdir, start_step)  # appends to WORKDIR/environment.json
+    summaries.record_first_step(workdir)               # when this session's first step finished
 
 Event files are written by tensorboardX (protobuf only, no TensorFlow) on the host, at logging steps only, from
 values the loop has already pulled off the device.
@@ -15,6 +16,7 @@ import json
 import pathlib
 import platform
 import sys
+import time
 
 import numpy as np
 
@@ -68,16 +70,29 @@ def environment(start_step: int = 0) -> dict:
     }
 
 
+def _sessions(path: pathlib.Path) -> list:
+    try:
+        sessions = json.loads(path.read_text()) if path.is_file() else []
+    except (OSError, json.JSONDecodeError):
+        sessions = []  # a damaged record is replaced; it never stops training
+    return sessions if isinstance(sessions, list) else []
+
+
 def record_environment(workdir: pathlib.Path, start_step: int) -> dict:
     """Appends this session's environment to WORKDIR/environment.json (a list: a resumed run has several)."""
     path = pathlib.Path(workdir) / ENVIRONMENT
-    try:
-        sessions = json.loads(path.read_text()) if path.is_file() else []
-        if not isinstance(sessions, list):
-            sessions = []
-    except (OSError, json.JSONDecodeError):
-        sessions = []  # a damaged record is replaced; it never stops training
+    sessions = _sessions(path)
     entry = environment(start_step)
     sessions.append(entry)
     path.write_text(json.dumps(sessions, indent=1) + "\n")
     return entry
+
+
+def record_first_step(workdir: pathlib.Path):
+    """Stamps the latest session with the time its first step finished (Unix seconds): start-up time is this minus
+    the moment the command was launched (`benchmarks/startup.py`)."""
+    path = pathlib.Path(workdir) / ENVIRONMENT
+    sessions = _sessions(path)
+    if sessions and isinstance(sessions[-1], dict):
+        sessions[-1]["first_step_done_unix"] = round(time.time(), 3)
+        path.write_text(json.dumps(sessions, indent=1) + "\n")

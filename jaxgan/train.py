@@ -95,6 +95,7 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
             if done == start + 1:  # once: leave compilation out of the first images/s figure
                 jax.block_until_ready(state.step)
                 last_time, last_step = time.perf_counter(), done
+                summaries.record_first_step(workdir)
             if done % cfg.log_every == 0 or done == cfg.steps:
                 m = {k: float(v) for k, v in jax.device_get(metrics).items()}  # the loop's only host sync
                 now = time.perf_counter()

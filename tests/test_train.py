@@ -114,3 +114,4 @@ def test_tensorboard_events_and_environment_are_recorded(tmp_path, fake_load):
     sessions = json.loads((tmp_path / "environment.json").read_text())
     assert [s["start_step"] for s in sessions] == [0, 2]
     assert sessions[0]["packages"]["jax"] == jax.__version__ and sessions[0]["devices"] == jax.device_count()
+    assert all(s["first_step_done_unix"] > 1.7e9 for s in sessions)  # what benchmarks/startup.py reads
