@@ -60,11 +60,14 @@ def plot(results: list[dict], path: pathlib.Path, samples: int):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
     for r in results:
         ax.plot([p["minutes"] for p in r["points"]], [p["fid_c"] for p in r["points"]], "o-", label=r["experiment"])
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("training time (minutes, this machine)")
     ax.set_ylabel(f"FID-C ({samples} samples, lower is better)")
     ax.set_title(f"Time to quality on {jax.devices()[0].device_kind} x{jax.device_count()}")
