@@ -17,7 +17,8 @@ import tempfile
 import time
 import urllib.request
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu")
+# The flags, and /dev/shm left alone: containers often give it 64 MB, too little for Chromium's renderer.
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage")
 
 
 def find_chromium() -> str | None:

@@ -41,6 +41,18 @@ def tiny_config(**changes) -> jaxgan.Config:
     return jaxgan.Config(**base)
 
 
+def train_on(images_labels, cfg: jaxgan.Config, workdir):
+    """Trains `cfg` into `workdir` in-process on the given (images, labels) instead of reading all of CIFAR-10."""
+    from jaxgan import train
+
+    orig = train.load_train_data
+    train.load_train_data = lambda cfg, data_dir=None: images_labels
+    try:
+        return train.train(cfg, workdir, progress=False)
+    finally:
+        train.load_train_data = orig
+
+
 @pytest.fixture
 def tiny():
     return tiny_config

@@ -13,8 +13,8 @@ import sys
 import numpy as np
 import pytest
 
-from jaxgan import cli, train
-from tests.conftest import REPO, tiny_config
+from jaxgan import cli
+from tests.conftest import REPO, tiny_config, train_on
 
 TINY = ["--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=16", "--set", "z_dim=16"]
 
@@ -48,12 +48,7 @@ def assert_one_line_error(out, *words):
 def run_dir(tmp_path_factory, small_images):
     """A finished tiny run, trained in-process on 512 real images."""
     workdir = tmp_path_factory.mktemp("run")
-    orig = train.load_train_data
-    train.load_train_data = lambda cfg, data_dir=None: small_images
-    try:
-        train.train(tiny_config(steps=2, checkpoint_every=2), workdir, progress=False)
-    finally:
-        train.load_train_data = orig
+    train_on(small_images, tiny_config(steps=2, checkpoint_every=2), workdir)
     return workdir
 
 

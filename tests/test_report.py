@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import report, train
+from jaxgan import report
 from tests.browser import Browser, find_chromium
-from tests.conftest import tiny_config
+from tests.conftest import tiny_config, train_on
 from tests.test_cli import assert_one_line_error, jaxgan
 
 EVAL = {"source": {"step": 6}, "n": 64, "fid_c": 12.5, "kid_c": 0.05, "kid_c_std": 0.01, "precision": 0.7,
@@ -20,13 +20,8 @@ EVAL = {"source": {"step": 6}, "n": 64, "fid_c": 12.5, "kid_c": 0.05, "kid_c_std
 def short_run(tmp_path_factory, small_images):
     """A real 6-step run (512 CIFAR-10 images) with a grid every 2 steps, a metrics file and a Pegasus folder."""
     workdir = tmp_path_factory.mktemp("run")
-    orig = train.load_train_data
-    train.load_train_data = lambda cfg, data_dir=None: small_images
-    try:
-        train.train(tiny_config(steps=6, checkpoint_every=6, sample_every=2, log_every=1, balance=True), workdir,
-                    progress=False)
-    finally:
-        train.load_train_data = orig
+    train_on(small_images, tiny_config(steps=6, checkpoint_every=6, sample_every=2, log_every=1, balance=True),
+             workdir)
     (workdir / "eval.json").write_text(json.dumps(EVAL))
     peg = workdir / "pegasus"
     peg.mkdir()
