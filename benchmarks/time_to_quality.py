@@ -23,7 +23,6 @@ from jaxgan import data, evaluation, evaluator as evaluator_lib, parallel, state
 from jaxgan.metrics import reference
 
 
-
 def run(name: str, minutes: float, evals: int, samples: int, data_dir, ev, ref, log=print) -> dict:
     cfg = jaxgan.load_experiment(name)
     mu, sigma = ref.statistics_of(cfg.class_ids)

@@ -137,11 +137,14 @@ def grid(images: np.ndarray, ncol: int | None = None, pad: int = 2) -> np.ndarra
     return out
 
 
-def save_grid(images: np.ndarray, path: str | pathlib.Path, ncol: int | None = None, scale: int = 1):
-    """A PNG grid of `images`; a single image is saved as it is (no border), pixel for pixel."""
+def save_grid(images: np.ndarray, path: str | pathlib.Path, ncol: int | None = None, scale: int = 1) -> np.ndarray:
+    """A PNG grid of `images`; a single image is saved as it is (no border), pixel for pixel. Returns the grid
+    (before `scale`)."""
     from PIL import Image
 
-    img = Image.fromarray(images[0] if len(images) == 1 else grid(images, ncol))
+    picture = images[0] if len(images) == 1 else grid(images, ncol)
+    img = Image.fromarray(picture)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     img.save(path)
+    return picture

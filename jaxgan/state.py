@@ -10,7 +10,6 @@ Every key a run uses is derived from the config's seed by `fold_in`, by purpose 
 from __future__ import annotations
 
 import functools
-
 from typing import Any
 
 import flax.struct

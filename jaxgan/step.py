@@ -39,6 +39,11 @@ def _cast_floats(tree, dtype):
     return jax.tree.map(lambda a: a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a, tree)
 
 
+def _cast_like(tree, like):
+    """`tree` in the dtypes of `like`: statistics updated in the compute dtype go back to the state's."""
+    return jax.tree.map(lambda a, b: a.astype(b.dtype), tree, like)
+
+
 def _select(pred, on_true, on_false):
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
@@ -61,7 +66,7 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
         fake, new = g_model.apply({"params": g_params, **g_stats}, z, y if conditional else None, train=True,
                                   mutable=list(g_stats))
         if mixed:  # statistics keep their dtype (the state's structure never changes); images go on as float32
-            fake, new = fake.astype(jnp.float32), jax.tree.map(lambda n, o: n.astype(o.dtype), new, g_stats)
+            fake, new = fake.astype(jnp.float32), _cast_like(new, g_stats)
         return fake, new
 
     def d_logits(d_params, d_stats, x, y, key):
@@ -70,7 +75,7 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
         logits, new = d_model.apply({"params": d_params, **d_stats}, x, y if conditional else None, train=True,
                                     mutable=list(d_stats), rngs={"dropout": key})
         if mixed:  # losses in float32
-            logits, new = logits.astype(jnp.float32), jax.tree.map(lambda n, o: n.astype(o.dtype), new, d_stats)
+            logits, new = logits.astype(jnp.float32), _cast_like(new, d_stats)
         return logits, new
 
     def d_update(d, real, y_real, fake, y_fake, key):

@@ -118,8 +118,8 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
                 bar.write(f"step {done}: FID-C {value:.3f} ({cfg.eval_samples} samples; best {best.value:.3f} at step "
                           f"{best.step})")
     bar.close()
-    if ctrl_c.requested:
-        tb.close()  # keep what was trained: the next run resumes here
+    if ctrl_c.requested:  # keep what was trained: the next run resumes here
+        tb.close()
         if int(state.step) not in ckpt.all_steps():
             ckpt.save(int(state.step), state)
         ckpt.wait()
@@ -197,7 +197,7 @@ def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int, tb: summari
     """The EMA generator on the same latents (and labels) at every call: samples/step_XXXXXX.png."""
     images, _ = sampling.sample(cfg, state, GRID_SIZE, seed=GRID_SEED, batch_size=GRID_SIZE)
     path = workdir / "samples" / f"step_{step:06d}.png"
-    sampling.save_grid(images, path, ncol=8)
+    picture = sampling.save_grid(images, path, ncol=8)
     if tb is not None:
-        tb.image(step, "samples/fixed_noise", sampling.grid(images, ncol=8))
+        tb.image(step, "samples/fixed_noise", picture)
     return path

@@ -51,13 +51,18 @@ def test_missing_data_dir_names_where_it_looked(tmp_path):
         data.load_cifar10("train", tmp_path)
 
 
-def test_incomplete_data_is_reported(tmp_path, data_dir):
-    src = data_dir / "cifar10" / "3.0.2"
-    dst = tmp_path / "cifar10" / "3.0.2"
+def _copy_test_split(src_root, dst_root):
+    """A copy of the prepared cifar10 folder without the train split; returns its version folder."""
+    src, dst = src_root / "cifar10" / "3.0.2", dst_root / "cifar10" / "3.0.2"
     dst.mkdir(parents=True)
     for f in src.iterdir():
         if "train" not in f.name:
             shutil.copy(f, dst / f.name)
+    return dst
+
+
+def test_incomplete_data_is_reported(tmp_path, data_dir):
+    _copy_test_split(data_dir, tmp_path)  # everything but the train split
     with pytest.raises(UserError, match="missing or incomplete"):
         data.load_cifar10("train", tmp_path)
 
@@ -77,15 +82,6 @@ def test_mock_data_through_tfds_testing(monkeypatch):
     with tfds.testing.mock_data(num_examples=40, policy=tfds.testing.MockPolicy.USE_CODE):
         images, labels = data.load_cifar10("train", None)
     assert images.shape == (40, 32, 32, 3) and labels.shape == (40,)
-
-
-def _copy_test_split(src_root, dst_root):
-    src, dst = src_root / "cifar10" / "3.0.2", dst_root / "cifar10" / "3.0.2"
-    dst.mkdir(parents=True)
-    for f in src.iterdir():
-        if "train" not in f.name:
-            shutil.copy(f, dst / f.name)
-    return dst
 
 
 def test_decoded_split_is_cached_and_read_back_identical(tmp_path, monkeypatch, data_dir):
