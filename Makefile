@@ -13,7 +13,7 @@ DEMO_DIR ?= runs/demo
 DEMO_STEPS ?= 300
 PEGASUS_DIR ?= runs/pegasus
 # The pegasus experiment's own length; more steps give better pictures.
-PEGASUS_STEPS ?= 4500
+PEGASUS_STEPS ?= 30000
 DATA_FLAG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
 .PHONY: demo test bench bench-quality setup pegasus
@@ -34,7 +34,7 @@ demo: setup
 pegasus: setup
 	$(VENV)/bin/jaxgan train pegasus --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
-	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder $(DATA_FLAG)
+	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder --budget 16384 $(DATA_FLAG)
 	$(VENV)/bin/jaxgan diagram --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus/architecture.svg
 	$(VENV)/bin/jaxgan eval --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/eval.json $(DATA_FLAG)
 	$(VENV)/bin/jaxgan report --workdir $(PEGASUS_DIR) --baseline runs/autoencoder
