@@ -20,10 +20,7 @@ import shutil
 import time
 
 import jax
-import numpy as np
-
-import jaxgan
-from jaxgan import parallel, state as state_lib, step as step_lib
+import train_step as train_step_benchmark  # benchmarks/ is on the path when this script runs
 
 
 def op_names(hlo_text: str) -> dict[str, str]:
@@ -43,16 +40,7 @@ def main():
     p.add_argument("--trace-dir", default="/tmp/jaxgan-trace")
     args = p.parse_args()
 
-    cfg = jaxgan.load_experiment(args.experiment, [])
-    if args.batch:
-        cfg = cfg.replace(batch_size=args.batch)
-    mesh = parallel.make_mesh()
-    st = parallel.replicate(state_lib.create(cfg), mesh)
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (max(4096, cfg.batch_size * cfg.n_dis), 32, 32, 3), dtype=np.uint8)
-    labels = rng.integers(0, max(cfg.num_classes, 1), len(images)).astype(np.int32)
-    batches = jaxgan.data.Batches(images, labels, cfg.batch_size, cfg.n_dis, jax.random.key(0), mesh)
-    train_step = step_lib.make_train_step(cfg, mesh)
+    cfg, _, st, batches, train_step = train_step_benchmark.setup(args.experiment, args.batch, [])
     names = op_names(train_step.lower(st, batches.get(0)).compile().as_text())
     for i in range(3):  # compile and warm up
         st, metrics = train_step(st, batches.get(i))

@@ -17,7 +17,8 @@ import jaxgan
 from jaxgan import parallel, state as state_lib, step as step_lib
 
 
-def measure(name: str, batch: int | None, steps: int, repeats: int, overrides: list[str]) -> dict:
+def setup(name: str, batch: int | None, overrides: list[str]):
+    """(cfg, mesh, state, batches of random images, jitted step) for one experiment; profile_step.py uses it too."""
     cfg = jaxgan.load_experiment(name, overrides)
     if batch:
         cfg = cfg.replace(batch_size=batch)
@@ -27,7 +28,11 @@ def measure(name: str, batch: int | None, steps: int, repeats: int, overrides: l
     images = rng.integers(0, 256, (max(4096, cfg.batch_size * cfg.n_dis), 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, max(cfg.num_classes, 1), len(images)).astype(np.int32)
     batches = jaxgan.data.Batches(images, labels, cfg.batch_size, cfg.n_dis, jax.random.key(0), mesh)
-    train_step = step_lib.make_train_step(cfg, mesh)
+    return cfg, mesh, st, batches, step_lib.make_train_step(cfg, mesh)
+
+
+def measure(name: str, batch: int | None, steps: int, repeats: int, overrides: list[str]) -> dict:
+    cfg, mesh, st, batches, train_step = setup(name, batch, overrides)
     t0 = time.perf_counter()
     compiled = train_step.lower(st, batches.get(0)).compile()
     compile_s = time.perf_counter() - t0
