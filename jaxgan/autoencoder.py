@@ -145,12 +145,10 @@ def run(workdir, data_dir=None, recipe: Recipe = Recipe(), n_eval: int = 10_000,
     when the caller has it already (its images are the training set)."""
     from PIL import Image
 
-    from jaxgan import data, evaluation, evaluator as evaluator_lib, sampling
+    from jaxgan import data, evaluation, evaluator as evaluator_lib, run as run_lib, sampling
     from jaxgan.metrics import reference as reference_lib
 
-    workdir = pathlib.Path(workdir)
-    if not workdir.parent.is_dir():
-        raise UserError(f"--workdir {workdir}: folder {workdir.parent} does not exist")
+    workdir = run_lib.output_folder(workdir)
     evaluator = evaluator_lib.load()
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     train_images = ref.images  # the reference holds CIFAR-10 train: read it once

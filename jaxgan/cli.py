@@ -51,40 +51,20 @@ def _cmd_train(args):
     print(f"trained {cfg.steps} steps; samples in {pathlib.Path(args.workdir) / 'samples'}")
 
 
-def load_run(workdir: pathlib.Path, which: str = "latest"):
-    """(config, state) of a run folder: its latest checkpoint, or with which="best" its lowest FID-C one."""
-    from jaxgan import checkpoint, config, parallel
-
-    if not (workdir / "config.json").is_file():
-        raise UserError(f"{workdir} is not a jaxgan run folder (no config.json)")
-    cfg = config.load_json(workdir / "config.json")
-    folder = workdir / ("best" if which == "best" else "checkpoints")
-    if which == "best" and not folder.is_dir():
-        raise UserError(f"{workdir} has no best checkpoint (train with --set eval_every=N to keep one)")
-    state = checkpoint.Checkpointer(folder, cfg.keep_checkpoints).restore_latest(cfg, parallel.make_mesh())
-    if state is None:
-        raise UserError(f"{workdir} has no checkpoint yet; train first")
-    return cfg, state
-
-
 def _cmd_sample(args):
     import numpy as np
 
-    from jaxgan import sampling
+    from jaxgan import run, sampling
 
-    out = pathlib.Path(args.out)
-    if out.suffix not in (".png", ".npz"):
-        raise UserError(f"--out {out}: use a .png (grid) or .npz (array) file name")
+    out = run.output_file(args.out, (".png", ".npz"))
     for flag, value in (("--n", args.n), ("--batch-size", args.batch_size)):
         if value < 1:
             raise UserError(f"{flag} must be at least 1, got {value}")
     if args.first < 0:
         raise UserError(f"--first must not be negative, got {args.first}")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
     if args.truncation is not None and args.truncation <= 0:
         raise UserError(f"--truncation must be positive, got {args.truncation}")
-    cfg, state = load_run(pathlib.Path(args.workdir), args.checkpoint)
+    cfg, state = run.load(args.workdir, args.checkpoint)
     mix = None if args.mix is None else sampling.parse_mix(args.mix, cfg)
     labels = None if mix is None else np.broadcast_to(mix, (args.n,) + mix.shape)
     images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, labels=labels, batch_size=args.batch_size,
@@ -122,7 +102,7 @@ def _cmd_eval(args):
 
     import numpy as np
 
-    from jaxgan import evaluation, evaluator as evaluator_lib, sampling
+    from jaxgan import evaluation, evaluator as evaluator_lib, run, sampling
     from jaxgan.metrics import reference as reference_lib
 
     if (args.workdir is None) == (args.images is None):
@@ -130,9 +110,7 @@ def _cmd_eval(args):
     if args.truncation is not None and (args.truncation <= 0 or args.images is not None):
         raise UserError("--truncation must be positive and goes with --workdir (it cuts the sampled latents), got "
                         f"{args.truncation}")
-    out = pathlib.Path(args.out) if args.out else None
-    if out is not None and not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    out = run.output_file(args.out) if args.out else None
     if args.inception:
         from jaxgan import inception
 
@@ -142,7 +120,7 @@ def _cmd_eval(args):
     if args.workdir is not None:
         if args.n < evaluation.MIN_IMAGES:
             raise UserError(f"--n must be at least {evaluation.MIN_IMAGES}, got {args.n}")
-        cfg, state = load_run(pathlib.Path(args.workdir), args.checkpoint)
+        cfg, state = run.load(args.workdir, args.checkpoint)
         images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, truncation=args.truncation)
         labels = None if labels is None else np.asarray(cfg.class_ids)[labels]  # model classes -> CIFAR-10 ids
         source = {"workdir": str(args.workdir), "checkpoint": args.checkpoint, "step": int(state.step), "n": args.n,
@@ -173,6 +151,8 @@ def _cmd_eval(args):
 def _cmd_pegasus(args):
     from jaxgan import pegasus
 
+    if args.budget < pegasus.MIN_BUDGET:
+        raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
     pegasus.run(args.workdir, args.out, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
                 data_dir=args.data_dir, evaluator_path=args.evaluator, baseline=args.baseline,
                 log=lambda line: print(line, file=sys.stderr))
@@ -189,22 +169,12 @@ def _cmd_report(args):
 
 
 def _cmd_diagram(args):
-    from jaxgan import config, diagram
+    from jaxgan import config, diagram, run
 
-    out = pathlib.Path(args.out)
-    if out.suffix != ".svg":
-        raise UserError(f"--out {out}: the diagram is an SVG; name it FILE.svg")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    out = run.output_file(args.out, (".svg",))
     if (args.workdir is None) == (args.experiment is None):
         raise UserError("give either --workdir DIR (a run's config) or --experiment NAME")
-    if args.workdir is not None:
-        path = pathlib.Path(args.workdir) / "config.json"
-        if not path.is_file():
-            raise UserError(f"{args.workdir} is not a jaxgan run folder (no config.json)")
-        cfg = config.load_json(path)
-    else:
-        cfg = config.load_experiment(args.experiment)
+    cfg = run.load_config(args.workdir) if args.workdir is not None else config.load_experiment(args.experiment)
     diagram.write(cfg, out)
     print(f"wrote {out}")
 
@@ -212,12 +182,10 @@ def _cmd_diagram(args):
 def _cmd_evaluator_train(args):
     import jax
 
-    from jaxgan import data, evaluator
+    from jaxgan import data, evaluator, run
     from jaxgan.evaluator import train as evaluator_train
 
-    out = pathlib.Path(args.out)
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    out = run.output_file(args.out)
     recipe = evaluator_train.Recipe(seed=args.seed, **({} if args.epochs is None else {"epochs": args.epochs}))
     train_images, train_labels = data.load_cifar10("train", args.data_dir)
     test_images, test_labels = data.load_cifar10("test", args.data_dir)

@@ -4,8 +4,10 @@
     cfg = config.load_experiment("dcgan", overrides=["lr_g=1e-4", "classes=horse,bird"])
 
 An experiment is a module in `experiments/` (shipped as `jaxgan.experiments`) or a path to a `.py` file; either
-defines `get_config() -> Config`. Every field is checked when a `Config` is made: an unknown key or a bad value
-raises `UserError` naming the key.
+defines `get_config() -> Config`, and a file may also register its own models and losses (`jaxgan.models.register`,
+`jaxgan.losses.register`) before returning a config that names them. Every field is checked when a `Config` is
+made: an unknown key or a bad value raises `UserError` naming the key; model and loss names are checked against
+the registries.
 """
 from __future__ import annotations
 
@@ -17,11 +19,10 @@ import pathlib
 import typing
 from typing import Any
 
+from jaxgan import losses, models, registry
 from jaxgan.errors import UserError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-MODELS = ("dcgan", "dcgan_tutorial", "sngan", "biggan", "cdcgan")
-LOSSES = ("ns", "minimax", "hinge", "wgan", "ls")
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
 # Keys that only say how long or how chatty a run is: they may change when a run is resumed.
@@ -142,8 +143,8 @@ def _check(ok: bool, key: str, why: str, value: Any):
 def _validate(c: Config):
     for key in _HINTS:  # a frozen dataclass: normalise types (1 -> 1.0, list -> tuple) before checking
         object.__setattr__(c, key, _coerce(key, getattr(c, key)))
-    _check(c.model in MODELS, "model", f"must be one of {', '.join(MODELS)}", c.model)
-    _check(c.loss in LOSSES, "loss", f"must be one of {', '.join(LOSSES)}", c.loss)
+    _check(c.model in models.names(), "model", f"must be a registered model ({', '.join(models.names())})", c.model)
+    _check(c.loss in losses.names(), "loss", f"must be a registered loss ({', '.join(losses.names())})", c.loss)
     _check(c.compute_dtype in COMPUTE_DTYPES, "compute_dtype", f"must be one of {', '.join(COMPUTE_DTYPES)}",
            c.compute_dtype)
     for key in ("z_dim", "g_width", "d_width", "batch_size", "n_dis", "steps", "log_every", "checkpoint_every",
@@ -164,7 +165,7 @@ def _validate(c: Config):
         _check(name in CIFAR10_CLASSES, "classes",
                f"unknown class '{name}' (CIFAR-10 classes: {', '.join(CIFAR10_CLASSES)})", ",".join(c.classes))
     _check(len(set(c.classes)) == len(c.classes), "classes", "lists a class twice", ",".join(c.classes))
-    _check(c.model not in ("biggan", "cdcgan") or c.num_classes > 0, "num_classes",
+    _check(not models.is_mixable(c.model) or c.num_classes > 0, "num_classes",
            f"must be the number of classes trained on: the {c.model} generator is class-conditional", c.num_classes)
     _check(c.num_classes in (0, len(c.class_ids)), "num_classes",
            f"must be 0 (unconditional) or the number of classes trained on ({len(c.class_ids)})", c.num_classes)
@@ -176,26 +177,69 @@ def parse_overrides(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--set expects key=value, got {item!r}")
+            raise UserError(f"a config override must be key=value, got {item!r}")
         out[key.strip()] = value.strip()
     return out
 
 
 def list_experiments() -> list[str]:
+    """The names of the shipped experiments (modules of `experiments/`).
+
+    Returns:
+      Sorted names, each usable as `load_experiment(name)`.
+    """
     import jaxgan.experiments as pkg
 
     return sorted(p.stem for p in pathlib.Path(pkg.__file__).parent.glob("*.py") if not p.stem.startswith("_"))
 
 
-def load_experiment(name: str, overrides: list[str] | dict[str, Any] = ()) -> Config:
-    """The experiment's config with `overrides` applied; `name` is a module of `experiments/` or a `.py` path."""
-    if name.endswith(".py"):
-        path = pathlib.Path(name)
-        if not path.is_file():
-            raise UserError(f"experiment file {name} does not exist")
-        spec = importlib.util.spec_from_file_location(f"jaxgan_experiment_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
+_imported_files: dict[pathlib.Path, Any] = {}  # experiment files imported in this process, by absolute path
+
+
+def import_experiment_file(path: str | pathlib.Path):
+    """Imports an experiment file once per process; the models and losses it registers record it as their origin.
+
+    Args:
+      path: a `.py` file.
+
+    Returns:
+      The imported module.
+
+    Raises:
+      UserError: the file does not exist.
+    """
+    path = pathlib.Path(path).expanduser().resolve()
+    if path in _imported_files:
+        return _imported_files[path]
+    if not path.is_file():
+        raise UserError(f"experiment file {path} does not exist")
+    spec = importlib.util.spec_from_file_location(f"jaxgan_experiment_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    with registry.loading_from(path):
         spec.loader.exec_module(module)
+    _imported_files[path] = module
+    return module
+
+
+def load_experiment(name: str, overrides: list[str] | dict[str, Any] = ()) -> Config:
+    """The experiment's config with `overrides` applied.
+
+    Args:
+      name: a shipped experiment (`list_experiments()`) or a path to a `.py` file defining `get_config()`.
+      overrides: `["key=value", ...]` strings (as `--set` gives them) or a dict of values.
+
+    Returns:
+      The validated `Config`.
+
+    Raises:
+      UserError: unknown experiment, missing file, no `get_config()`, or a bad key or value.
+
+    Example:
+      >>> load_experiment("dcgan", {"steps": 10}).steps
+      10
+    """
+    if name.endswith(".py"):
+        module = import_experiment_file(name)
     else:
         if name not in list_experiments():
             known = ", ".join(list_experiments())
@@ -207,6 +251,19 @@ def load_experiment(name: str, overrides: list[str] | dict[str, Any] = ()) -> Co
     if isinstance(overrides, (list, tuple)):
         overrides = parse_overrides(list(overrides))
     return cfg.replace(**overrides) if overrides else cfg
+
+
+def code_origins(cfg: Config) -> dict[str, str]:
+    """The experiment files that registered `cfg`'s model and loss, for those not built in.
+
+    Args:
+      cfg: a config.
+
+    Returns:
+      {"model": path, "loss": path} with only the keys whose implementation came from a file.
+    """
+    found = {"model": models.MODELS.origin(cfg.model), "loss": losses.LOSSES.origin(cfg.loss)}
+    return {key: str(path) for key, path in found.items() if path is not None}
 
 
 def save_json(cfg: Config, path: pathlib.Path):

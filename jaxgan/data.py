@@ -148,9 +148,10 @@ class Batches:
         per_step = batch_size * n_dis
         if len(images) < per_step:
             raise UserError(f"the dataset has {len(images)} images, fewer than one step needs ({per_step})")
-        self.key, self.n_dis, self.batch_size = key, n_dis, batch_size
+        self.n_dis, self.batch_size = n_dis, batch_size
         self.steps_per_epoch = len(images) // per_step  # the remainder of each epoch is dropped
-        replicated = NamedSharding(mesh, P())
+        self._replicated = replicated = NamedSharding(mesh, P())
+        self.key = jax.device_put(key, replicated)
         self.images = jax.device_put(images, replicated)
         self.labels = jax.device_put(labels.astype(np.int32), replicated)
         self._perm_epoch, self._perm = -1, None
@@ -162,10 +163,21 @@ class Batches:
                                out_shardings={"image": shard, "label": shard})
 
     def get(self, step: int) -> dict[str, jax.Array]:
+        """The batch of training step `step`.
+
+        Args:
+          step: the step number (0-based).
+
+        Returns:
+          {"image": uint8 (n_dis, batch_size, 32, 32, 3), "label": int32 (n_dis, batch_size)}, sharded over the
+          mesh's batch axis.
+        """
         epoch, index = divmod(int(step), self.steps_per_epoch)
+        # The two scalars go to the devices explicitly: the training loop forbids implicit transfers.
         if epoch != self._perm_epoch:
-            self._perm, self._perm_epoch = self._permute(self.key, epoch), epoch
-        return self._gather(self.images, self.labels, self._perm, np.int32(index))
+            epoch_on_device = jax.device_put(np.int32(epoch), self._replicated)
+            self._perm, self._perm_epoch = self._permute(self.key, epoch_on_device), epoch
+        return self._gather(self.images, self.labels, self._perm, jax.device_put(np.int32(index), self._replicated))
 
 
 def _gather(images, labels, perm, index, *, n_dis, batch_size):

@@ -1,45 +1,120 @@
-"""GAN objectives as pure functions of discriminator logits, and gradient penalties kept apart from them.
+"""GAN objectives as pure functions of discriminator logits, registered by name; gradient penalties kept apart.
 
     d = losses.discriminator_loss("hinge", real_logits, fake_logits)   # scalar, D minimises it
     g = losses.generator_loss("hinge", fake_logits)                   # scalar, G minimises it
     p = losses.r1_penalty(lambda x: logits_of(x), real_images)        # E ||grad_x D(x)||^2
+    losses.register("mine", my_d_loss, my_g_loss)                     # then `--set loss=mine`
 
-Names: "ns" (the original GAN: D maximises log D(x) + log(1 - D(G(z))) with D = sigmoid(logit); G uses the
+Built in: "ns" (the original GAN: D maximises log D(x) + log(1 - D(G(z))) with D = sigmoid(logit); G uses the
 non-saturating -log D(G(z))), "minimax" (same D; G minimises log(1 - D(G(z))) as in the original minimax game),
-"hinge", "wgan" (use with `gradient_penalty`), "ls" (least squares, targets 1 for real and 0 for fake).
+"hinge", "wgan" (use with `gp_weight`), "ls" (least squares, targets 1 for real and 0 for fake).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
-# -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l), computed stably.
+from jaxgan import registry
+
+DLoss = Callable[[jax.Array, jax.Array], jax.Array]  # (real_logits, fake_logits) -> scalar
+GLoss = Callable[[jax.Array], jax.Array]  # fake_logits -> scalar
+
+
+@dataclasses.dataclass(frozen=True)
+class LossSpec:
+    """A registered objective: D's loss of (real, fake) logits and G's loss of fake logits, both minimised."""
+
+    d_loss: DLoss
+    g_loss: GLoss
+
+
+LOSSES: registry.Registry[LossSpec] = registry.Registry("loss")
+
+
+def register(name: str, d_loss_fn: DLoss, g_loss_fn: GLoss) -> None:
+    """Makes `loss=name` train with these two functions.
+
+    Args:
+      name: the config value that selects the objective.
+      d_loss_fn: `(real_logits (N,), fake_logits (N,)) -> scalar`, minimised by D; pure and jittable.
+      g_loss_fn: `fake_logits (N,) -> scalar`, minimised by G; pure and jittable.
+
+    Returns:
+      None.
+
+    Raises:
+      UserError: the name is taken by another pair, or is not a plain identifier.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> register("doctest_linear", lambda r, f: jnp.mean(f) - jnp.mean(r), lambda f: -jnp.mean(f))
+      >>> float(generator_loss("doctest_linear", jnp.array([1.0, 3.0])))
+      -2.0
+    """
+    LOSSES.register(name, LossSpec(d_loss_fn, g_loss_fn), caller_file=registry.caller_file())
+
+
+def names() -> list[str]:
+    """The registered loss names, built-ins first.
+
+    Returns:
+      A list of names.
+    """
+    return LOSSES.names()
 
 
 def discriminator_loss(kind: str, real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
-    if kind in ("ns", "minimax"):
-        return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
-    if kind == "hinge":
-        return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
-    if kind == "wgan":
-        return jnp.mean(fake_logits) - jnp.mean(real_logits)
-    if kind == "ls":
-        return 0.5 * (jnp.mean((real_logits - 1.0) ** 2) + jnp.mean(fake_logits ** 2))
-    raise ValueError(f"unknown loss {kind!r}")
+    """D's loss under the objective `kind`.
+
+    Args:
+      kind: a registered loss name.
+      real_logits: D's logits on real images, (N,).
+      fake_logits: D's logits on generated images, (N,).
+
+    Returns:
+      A scalar to minimise.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> float(discriminator_loss("hinge", jnp.array([2.0]), jnp.array([-2.0])))
+      0.0
+    """
+    return LOSSES.get(kind).d_loss(real_logits, fake_logits)
 
 
 def generator_loss(kind: str, fake_logits: jax.Array) -> jax.Array:
-    if kind == "ns":
-        return jnp.mean(jax.nn.softplus(-fake_logits))
-    if kind == "minimax":
-        return -jnp.mean(jax.nn.softplus(fake_logits))
-    if kind in ("hinge", "wgan"):
-        return -jnp.mean(fake_logits)
-    if kind == "ls":
-        return 0.5 * jnp.mean((fake_logits - 1.0) ** 2)
-    raise ValueError(f"unknown loss {kind!r}")
+    """G's loss under the objective `kind`.
+
+    Args:
+      kind: a registered loss name.
+      fake_logits: D's logits on generated images, (N,).
+
+    Returns:
+      A scalar to minimise.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> float(generator_loss("wgan", jnp.array([1.0, 3.0])))
+      -2.0
+    """
+    return LOSSES.get(kind).g_loss(fake_logits)
+
+
+# -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l), computed stably.
+def _bce_d(real_logits, fake_logits):
+    return jnp.mean(jax.nn.softplus(-real_logits)) + jnp.mean(jax.nn.softplus(fake_logits))
+
+
+register("ns", _bce_d, lambda fake_logits: jnp.mean(jax.nn.softplus(-fake_logits)))
+register("minimax", _bce_d, lambda fake_logits: -jnp.mean(jax.nn.softplus(fake_logits)))
+register("hinge", lambda r, f: jnp.mean(jax.nn.relu(1.0 - r)) + jnp.mean(jax.nn.relu(1.0 + f)),
+         lambda fake_logits: -jnp.mean(fake_logits))
+register("wgan", lambda r, f: jnp.mean(f) - jnp.mean(r), lambda fake_logits: -jnp.mean(fake_logits))
+register("ls", lambda r, f: 0.5 * (jnp.mean((r - 1.0) ** 2) + jnp.mean(f ** 2)),
+         lambda fake_logits: 0.5 * jnp.mean((fake_logits - 1.0) ** 2))
 
 
 def _input_grads(logits_fn: Callable[[jax.Array], jax.Array], x: jax.Array) -> jax.Array:
@@ -49,14 +124,32 @@ def _input_grads(logits_fn: Callable[[jax.Array], jax.Array], x: jax.Array) -> j
 
 
 def r1_penalty(logits_fn: Callable[[jax.Array], jax.Array], real: jax.Array) -> jax.Array:
-    """R1 (Mescheder et al. 2018): mean over images of ||d logit / d x||^2 at real data. Weight it by gamma / 2."""
+    """R1 (Mescheder et al. 2018): mean over images of ||d logit / d x||^2 at real data. Weight it by gamma / 2.
+
+    Args:
+      logits_fn: x (N, 32, 32, 3) -> D's logits (N,), with D's parameters closed over.
+      real: real images, (N, 32, 32, 3).
+
+    Returns:
+      A scalar.
+    """
     g = _input_grads(logits_fn, real)
     return jnp.mean(jnp.sum(g.reshape(g.shape[0], -1) ** 2, axis=-1))
 
 
 def gradient_penalty(logits_fn: Callable[[jax.Array], jax.Array], real: jax.Array, fake: jax.Array,
                      key: jax.Array) -> jax.Array:
-    """WGAN-GP (Gulrajani et al. 2017): mean of (||grad D(x_hat)|| - 1)^2 on random real/fake interpolates."""
+    """WGAN-GP (Gulrajani et al. 2017): mean of (||grad D(x_hat)|| - 1)^2 on random real/fake interpolates.
+
+    Args:
+      logits_fn: x -> D's logits, with D's parameters closed over.
+      real: real images, (N, 32, 32, 3).
+      fake: generated images, same shape.
+      key: PRNG key of the interpolation weights.
+
+    Returns:
+      A scalar.
+    """
     eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1))
     g = _input_grads(logits_fn, eps * real + (1.0 - eps) * fake)
     norms = jnp.sqrt(jnp.sum(g.reshape(g.shape[0], -1) ** 2, axis=-1) + 1e-12)

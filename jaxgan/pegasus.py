@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import models, sampling
+from jaxgan import models, run as run_lib, sampling
 from jaxgan.config import CIFAR10_CLASSES, Config
 from jaxgan.errors import UserError
 from jaxgan.metrics import prdc, reference as reference_lib, uniqueness
@@ -64,9 +64,9 @@ SCORING = {
 def mixtures(cfg: Config) -> list[str]:
     """The mixtures the search tries, in `jaxgan sample --mix` syntax (one, or three coarse-to-fine)."""
     names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
-    if not cfg.num_classes or cfg.model not in models.MIXABLE:
-        raise UserError(f"jaxgan pegasus needs a class-conditional run whose generator mixes classes "
-                        f"({', '.join(models.MIXABLE)}, e.g. the cgan or pegasus experiments); this run is "
+    if not cfg.num_classes or not models.is_mixable(cfg.model):
+        raise UserError(f"the Pegasus search needs a class-conditional run whose generator mixes classes "
+                        f"({', '.join(models.mixable_names())}, e.g. the cgan or pegasus experiments); this run is "
                         f"{cfg.model}{'' if cfg.num_classes else ' (unconditional)'}")
     wings = [w for w in WINGS if w in names]
     if HORSE not in names or not wings:
@@ -100,7 +100,7 @@ def _mixture_array(cfg, mix: str, n: int) -> np.ndarray:
 
 def _d_logits(cfg, state, images, label: int) -> np.ndarray:
     _, d = models.build(cfg)
-    fn = jax.jit(lambda x: d.apply({"params": state.d_params, **state.d_stats}, x, jnp.full((len(x),), label),
+    fn = jax.jit(lambda x: d.apply(state.d.variables, x, jnp.full((len(x),), label),
                                    train=False))
     out = [np.asarray(fn(jnp.asarray(images[s:s + 500], jnp.float32) / 127.5 - 1.0))
            for s in range(0, len(images), 500)]
@@ -156,7 +156,7 @@ def latents_per_combination(cfg, budget: int) -> int:
     """Latents per (mixture, truncation) that `budget` candidates allow; UserError when not even one."""
     combos = len(mixtures(cfg)) * len(TRUNCATIONS)
     if budget < combos:
-        raise UserError(f"--budget {budget}: give at least {combos} (one latent per mixture and truncation)")
+        raise UserError(f"search budget {budget}: give at least {combos} (one latent per mixture and truncation)")
     return budget // combos
 
 
@@ -343,8 +343,8 @@ def _check_baseline(baseline):
     baseline = pathlib.Path(baseline)
     for name in ("ae_pegasus.png", "metrics.json"):
         if not (baseline / name).is_file():
-            raise UserError(f"--baseline {baseline}: no {name} (run python -m jaxgan.experiments.autoencoder_baseline "
-                            f"--workdir {baseline} first)")
+            raise UserError(f"baseline folder {baseline}: no {name} (make it with python -m "
+                            f"jaxgan.experiments.autoencoder_baseline --workdir {baseline})")
     return baseline
 
 
@@ -353,18 +353,14 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
     train split's `metrics.reference.Reference` when the caller has it already (else loaded)."""
     from jaxgan import evaluator as evaluator_lib
-    from jaxgan.cli import load_run
 
-    workdir, out = pathlib.Path(workdir), pathlib.Path(out)
+    workdir = pathlib.Path(workdir)
     if budget < MIN_BUDGET:
-        raise UserError(f"--budget must be at least {MIN_BUDGET}, got {budget}")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a folder")
-    if not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+        raise UserError(f"the search budget must be at least {MIN_BUDGET} candidates, got {budget}")
+    out = run_lib.output_folder(out)
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
-    cfg, state = load_run(workdir, checkpoint)
+    cfg, state = run_lib.load(workdir, checkpoint)
     latents_per_combination(cfg, budget)  # an unsuitable run or budget fails here, before the slow part
     evaluator = evaluator_lib.load(evaluator_path)
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)

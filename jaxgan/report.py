@@ -17,6 +17,7 @@ import io
 import json
 import pathlib
 
+from jaxgan import run
 from jaxgan.errors import UserError
 
 MAX_GRIDS = 12  # fixed-noise grids shown, evenly spaced over training, the last always included
@@ -134,10 +135,8 @@ def _grids(workdir: pathlib.Path) -> list[tuple[int, bytes]]:
 
 def build(workdir, baseline=None) -> str:
     """The report's HTML. UserError when `workdir` is not a run folder or a file it needs is unreadable."""
-    workdir = pathlib.Path(workdir)
-    if not (workdir / "config.json").is_file():
-        raise UserError(f"{workdir} is not a run folder (no config.json); pass the --workdir of a `jaxgan train` run")
-    config = _read_json(workdir / "config.json", "the run's config")
+    workdir = run.require(workdir)
+    config = _read_json(workdir / run.CONFIG, "the run's config")
     env_path = workdir / "environment.json"
     sessions = _read_json(env_path, "the run's environment record") if env_path.is_file() else []
     rows = read_metrics(workdir / "metrics.jsonl")
@@ -248,12 +247,10 @@ img {{ max-width: 100%; }} img.px {{ image-rendering: pixelated; }}
 def write(workdir, out=None, baseline=None) -> pathlib.Path:
     """Builds the report into `out` (default WORKDIR/report.html) and returns its path."""
     if baseline is not None and not (pathlib.Path(baseline) / "metrics.json").is_file():
-        raise UserError(f"--baseline {baseline} holds no metrics.json; pass the --workdir of "
+        raise UserError(f"baseline folder {baseline} holds no metrics.json; make it with "
                         "`python -m jaxgan.experiments.autoencoder_baseline`")
     text = build(workdir, baseline)
-    out = pathlib.Path(out) if out is not None else pathlib.Path(workdir) / "report.html"
-    if out.parent and not out.parent.is_dir():
-        raise UserError(f"--out {out}: folder {out.parent} does not exist")
+    out = run.output_file(out if out is not None else pathlib.Path(workdir) / run.REPORT)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # never half a report where an older one was

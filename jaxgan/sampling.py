@@ -43,29 +43,30 @@ def parse_mix(text: str, cfg: Config) -> np.ndarray:
     from jaxgan.models.biggan import LEVELS
 
     if not cfg.num_classes:
-        raise UserError("--mix needs a class-conditional model; this run is unconditional")
-    if cfg.model not in models.MIXABLE:
-        raise UserError(f"--mix needs a generator with a shared class embedding ({', '.join(models.MIXABLE)}); "
+        raise UserError("a class mixture needs a class-conditional model; this run is unconditional")
+    if not models.is_mixable(cfg.model):
+        raise UserError(f"a class mixture needs a generator with a shared class embedding "
+                        f"({', '.join(models.mixable_names())}); "
                         f"this run is {cfg.model}")
     names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
     parts = text.split("|")
     if len(parts) not in (1, LEVELS):
-        raise UserError(f"--mix {text!r}: give one mixture, or {LEVELS} separated by '|' (coarse to fine)")
+        raise UserError(f"class mixture {text!r}: give one mixture, or {LEVELS} separated by '|' (coarse to fine)")
     out = np.zeros((len(parts), len(names)), np.float32)
     for row, part in enumerate(parts):
         for item in filter(None, (p.strip() for p in part.split(","))):
             name, sep, value = item.partition("=")
             name = name.strip()
             if name not in names:
-                raise UserError(f"--mix: unknown class '{name}' (this model's classes: {', '.join(names)})")
+                raise UserError(f"class mixture: unknown class '{name}' (this model's classes: {', '.join(names)})")
             try:
                 if not sep:
                     raise ValueError
                 out[row, names.index(name)] += float(value)
             except ValueError:
-                raise UserError(f"--mix: '{item}' is not class=weight") from None
+                raise UserError(f"class mixture: '{item}' is not class=weight") from None
         if not np.all(np.isfinite(out[row])) or np.any(out[row] < 0) or abs(out[row].sum() - 1) > 1e-4:
-            raise UserError(f"--mix {part!r}: weights must be non-negative numbers summing to 1 "
+            raise UserError(f"class mixture {part!r}: weights must be non-negative numbers summing to 1 "
                             f"(they sum to {np.nansum(out[row]):g})")
     return out[0] if len(parts) == 1 else out
 
@@ -90,7 +91,8 @@ def default_labels(cfg: Config, n: int) -> np.ndarray | None:
 def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True) -> np.ndarray:
     """uint8 images of given latents `z` (B, z_dim) and class input `y` (labels or mixtures, as in `sample`): for
     interpolations. One compile per batch shape."""
-    params, stats = (state.ema_params, state.ema_stats) if use_ema else (state.g_params, state.g_stats)
+    net = state.ema if use_ema else state.g  # the EMA generator or G itself
+    params, stats = net.params, net.stats
     y = jnp.zeros((len(z),), jnp.int32) if y is None else jnp.asarray(y)
     return np.asarray(_generator(cfg)(params, stats, jnp.asarray(z, jnp.float32), y))
 
@@ -105,7 +107,8 @@ def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, bat
     default: every class in turn. `truncation`: cut the latents to [-t, t] (less variety, more typical images).
     """
     generate = _generator(cfg)
-    params, stats = (state.ema_params, state.ema_stats) if use_ema else (state.g_params, state.g_stats)
+    net = state.ema if use_ema else state.g  # the EMA generator or G itself
+    params, stats = net.params, net.stats
     if labels is None:
         labels = default_labels(cfg, n)
     else:

@@ -2,10 +2,11 @@
 
     state = jaxgan.state.create(cfg)
 
-`GANState` holds both networks' parameters and their non-trainable statistics (batch norm running averages,
-spectral-norm power-iteration vectors), both optax optimizer states, the EMA generator, the step counter, the root
-PRNG key (as raw key data, so checkpoints store plain arrays) and the balance control's smoothed D accuracy.
-Every key a run uses is derived from the config's seed by `fold_in`, by purpose and then by step: never reused.
+`GANState` holds G and D as one `NetState` each (parameters, non-trainable statistics such as batch norm running
+averages and spectral-norm power-iteration vectors, optax optimizer state), the EMA generator (`EMAState`), the
+step counter, the root PRNG key (as raw key data, so checkpoints store plain arrays) and the balance control's
+smoothed D accuracy. Every key a run uses is derived from the config's seed by `fold_in`, by purpose and then by
+step: never reused.
 """
 from __future__ import annotations
 
@@ -26,29 +27,71 @@ BALANCE_START = 0.75  # D's smoothed accuracy on fakes starts in the middle of a
 
 
 @flax.struct.dataclass
+class NetState:
+    """One network's training state."""
+
+    params: Any
+    stats: Any  # the non-"params" collections: {"batch_stats": ...}, {"spectral": ...} or {}
+    opt_state: Any  # optax state of `params`
+
+    @property
+    def variables(self) -> dict:
+        """What `module.apply` takes: {"params": ..., **stats}."""
+        return {"params": self.params, **self.stats}
+
+
+@flax.struct.dataclass
+class EMAState:
+    """The exponential moving average of G's parameters and statistics: the generator that samples."""
+
+    params: Any
+    stats: Any
+
+    @property
+    def variables(self) -> dict:
+        """What `module.apply` takes: {"params": ..., **stats}."""
+        return {"params": self.params, **self.stats}
+
+
+@flax.struct.dataclass
 class GANState:
+    """Everything a run trains and carries from step to step."""
+
     step: jax.Array  # int32: training steps completed
-    g_params: Any
-    g_stats: Any  # {"batch_stats": ...} or {}
-    d_params: Any
-    d_stats: Any
-    g_opt_state: Any
-    d_opt_state: Any
-    ema_params: Any  # EMA of g_params: the generator that samples
-    ema_stats: Any  # EMA of g_stats, the running statistics that go with ema_params
+    g: NetState
+    d: NetState
+    ema: EMAState
     rng: jax.Array  # uint32 key data of the training key; step s uses fold_in(key, s)
     d_fake_acc: jax.Array  # float32: smoothed accuracy of D on generated images (balance control)
 
     @property
     def key(self) -> jax.Array:
+        """The training key (typed), from the raw key data the state stores."""
         return jax.random.wrap_key_data(self.rng)
 
 
 def root_key(cfg: Config, purpose: int) -> jax.Array:
+    """The key of one purpose (KEY_INIT_G, KEY_INIT_D, KEY_TRAIN, KEY_DATA) of a run.
+
+    Args:
+      cfg: the run's config (its seed).
+      purpose: one of the KEY_* constants of this module.
+
+    Returns:
+      `fold_in(key(seed), purpose)`.
+    """
     return jax.random.fold_in(jax.random.key(cfg.seed), purpose)
 
 
 def optimizers(cfg: Config) -> tuple[optax.GradientTransformation, optax.GradientTransformation]:
+    """G's and D's optimizers: Adam with the config's learning rates and betas.
+
+    Args:
+      cfg: the run's config.
+
+    Returns:
+      (g_tx, d_tx).
+    """
     g_tx = optax.adam(cfg.lr_g, b1=cfg.beta1, b2=cfg.beta2)
     d_tx = optax.adam(cfg.lr_d, b1=cfg.beta1, b2=cfg.beta2)
     return g_tx, d_tx
@@ -64,7 +107,14 @@ def create(cfg: Config) -> GANState:
     """A fresh state; the same config (seed included) always gives bit-identical arrays.
 
     Compiled as one program: run op by op, initialising the models took 6-13 s of a run's start on 2 CPU cores
-    (hundreds of small dispatches and compiles); compiled, it is one executable the compilation cache keeps."""
+    (hundreds of small dispatches and compiles); compiled, it is one executable the compilation cache keeps.
+
+    Args:
+      cfg: the run's config.
+
+    Returns:
+      The `GANState` at step 0.
+    """
     return _create_compiled(cfg)
 
 
@@ -83,15 +133,22 @@ def _create(cfg: Config) -> GANState:
     g_tx, d_tx = optimizers(cfg)
     return GANState(
         step=jnp.zeros((), jnp.int32),
-        g_params=g_params, g_stats=g_stats, d_params=d_params, d_stats=d_stats,
-        g_opt_state=g_tx.init(g_params), d_opt_state=d_tx.init(d_params),
+        g=NetState(g_params, g_stats, g_tx.init(g_params)),
+        d=NetState(d_params, d_stats, d_tx.init(d_params)),
         # Own buffers, not aliases of G's: the step donates the state and each buffer may be donated only once.
-        ema_params=jax.tree.map(jnp.copy, g_params), ema_stats=jax.tree.map(jnp.copy, g_stats),
+        ema=EMAState(jax.tree.map(jnp.copy, g_params), jax.tree.map(jnp.copy, g_stats)),
         rng=jax.random.key_data(root_key(cfg, KEY_TRAIN)),
         d_fake_acc=jnp.full((), BALANCE_START, jnp.float32),
     )
 
 
 def abstract(cfg: Config) -> GANState:
-    """Shapes and dtypes of `create(cfg)` without computing it (the restore target for checkpoints)."""
+    """Shapes and dtypes of `create(cfg)` without computing it (the restore target for checkpoints).
+
+    Args:
+      cfg: the run's config.
+
+    Returns:
+      A `GANState` of `jax.ShapeDtypeStruct` leaves.
+    """
     return jax.eval_shape(lambda: _create(cfg))

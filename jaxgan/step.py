@@ -1,4 +1,4 @@
-"""The pure, jitted, data-parallel GAN train step: `(state, batch) -> (state, metrics)`.
+"""The pure, jitted, data-parallel GAN train step `(state, batch) -> (state, metrics)`, built from small pure parts.
 
     train_step = jaxgan.step.make_train_step(cfg, mesh)
     state, metrics = train_step(state, batch)      # batch from data.Batches.get(step)
@@ -6,18 +6,25 @@
 One step, written per device (pmap semantics, see parallel.py):
 1. z for every D update is drawn from `fold_in(state key, step)`, for the whole global batch, so the images a step
    sees do not depend on how many devices share it.
-2. The generator runs once on the last z with its VJP kept. D updates `n_dis` times (each on its own real batch),
-   the generated images wrapped in `stop_gradient`: D's loss cannot reach G. Earlier D updates draw their own fakes.
-3. G updates once through the *updated* D, whose parameters and statistics are wrapped in `stop_gradient`: G's
-   loss cannot change D. The gradient flows back into G through the VJP kept in 2 (the PyTorch DCGAN recipe:
-   one generator forward serves both updates).
-4. The EMA generator follows G.
+2. The generator runs once on the last z with its VJP kept. D updates `n_dis` times (`d_update`, each on its own
+   real batch), the generated images wrapped in `stop_gradient`: D's loss cannot reach G. Earlier D updates draw
+   their own fakes.
+3. G updates once (`g_update`) through the *updated* D, whose parameters and statistics are wrapped in
+   `stop_gradient`: G's loss cannot change D. The gradient flows back into G through the VJP kept in 2 (the
+   PyTorch DCGAN recipe: one generator forward serves both updates).
+4. The EMA generator follows G (`ema_update`).
 Gradients and batch norm statistics are averaged over the device axis. The coursework's tips are options:
 `pretrain_d_steps` (D alone while G is held fixed) and `balance` (skip D's updates when it wins too easily, add one
 when it loses), read from D's smoothed accuracy on fakes; what the control did is in the metrics.
+
+A new training trick is a new pure function of (`Networks`, network states, arrays) and one line in
+`per_device_step`.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
+from typing import Any, Callable
 
 import chex
 import jax
@@ -26,13 +33,14 @@ import optax
 
 from jaxgan import data, losses, models, parallel
 from jaxgan.config import Config
-from jaxgan.state import GANState, optimizers
+from jaxgan.state import EMAState, GANState, NetState, optimizers
 
 AXIS = parallel.AXIS
 # Purposes of the keys folded from a step's key.
 KEY_Z, KEY_Y, KEY_DEVICE = 0, 1, 2
 BALANCE_SMOOTHING = 0.9
 EMA_WARMUP = 10  # EMA decay ramps as (1 + n) / (EMA_WARMUP + n) so early samples are not pinned to the init
+Metrics = dict[str, jax.Array]
 
 
 def _cast_floats(tree, dtype):
@@ -48,135 +56,289 @@ def _select(pred, on_true, on_false):
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
 
+@dataclasses.dataclass(frozen=True)
+class Networks:
+    """What the step's parts apply: the config, the two modules (averaging over the device axis) and optimizers."""
+
+    cfg: Config
+    g_model: Any
+    d_model: Any
+    g_tx: optax.GradientTransformation
+    d_tx: optax.GradientTransformation
+
+    @classmethod
+    def build(cls, cfg: Config, axis_name: str | None = AXIS) -> "Networks":
+        """The networks and optimizers of `cfg`.
+
+        Args:
+          cfg: the run's config.
+          axis_name: the device axis batch norm averages over (None outside `shard_map`).
+
+        Returns:
+          A `Networks`.
+        """
+        return cls(cfg, *models.build(cfg, axis_name=axis_name), *optimizers(cfg))
+
+    @property
+    def compute_dtype(self):
+        return jnp.dtype(self.cfg.compute_dtype)
+
+    @property
+    def mixed(self) -> bool:
+        return self.compute_dtype != jnp.float32
+
+
+def generate(nets: Networks, params, stats, z: jax.Array, y: jax.Array) -> tuple[jax.Array, Any]:
+    """G in training mode.
+
+    Args:
+      nets: the networks.
+      params: G's parameters (float32; cast to the compute dtype on use, so their gradients come back float32).
+      stats: G's statistics.
+      z: latents (N, z_dim).
+      y: class labels (N,) (ignored by unconditional models).
+
+    Returns:
+      (images float32 (N, 32, 32, 3) in [-1, 1], G's updated statistics in their stored dtypes).
+    """
+    if nets.mixed:
+        params, z = _cast_floats(params, nets.compute_dtype), z.astype(nets.compute_dtype)
+    fake, new = nets.g_model.apply({"params": params, **stats}, z, y if nets.cfg.num_classes else None, train=True,
+                                   mutable=list(stats))
+    if nets.mixed:  # statistics keep their dtype (the state's structure never changes); images go on as float32
+        fake, new = fake.astype(jnp.float32), _cast_like(new, stats)
+    return fake, new
+
+
+def discriminate(nets: Networks, params, stats, x: jax.Array, y: jax.Array, key: jax.Array) -> tuple[jax.Array, Any]:
+    """D in training mode.
+
+    Args:
+      nets: the networks.
+      params: D's parameters.
+      stats: D's statistics.
+      x: images (N, 32, 32, 3) in [-1, 1].
+      y: class labels (N,) (ignored by unconditional models).
+      key: the dropout key of this evaluation of D.
+
+    Returns:
+      (logits float32 (N,), D's updated statistics).
+    """
+    if nets.mixed:
+        params, x = _cast_floats(params, nets.compute_dtype), x.astype(nets.compute_dtype)
+    logits, new = nets.d_model.apply({"params": params, **stats}, x, y if nets.cfg.num_classes else None,
+                                     train=True, mutable=list(stats), rngs={"dropout": key})
+    if nets.mixed:  # losses in float32
+        logits, new = logits.astype(jnp.float32), _cast_like(new, stats)
+    return logits, new
+
+
+def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fake: jax.Array, y_fake: jax.Array,
+             key: jax.Array) -> tuple[NetState, Metrics]:
+    """One discriminator update on (real, fake) with G held fixed.
+
+    Args:
+      nets: the networks.
+      d: D's state.
+      real: real images (N, 32, 32, 3) in [-1, 1].
+      y_real: their labels (N,).
+      fake: generated images, already wrapped in `stop_gradient`.
+      y_fake: their labels (N,).
+      key: this update's key; fold_in(key, 0..4) serve its evaluations of D and the penalties, once each.
+
+    Returns:
+      (D's new state, {"d_loss", "d_real", "d_fake", "d_fake_acc"} averaged over devices).
+    """
+    cfg = nets.cfg
+
+    def loss_fn(params):
+        # Real and fake images are separate batches for D's batch norm (ganhacks), run one after the other.
+        real_logits, stats = discriminate(nets, params, d.stats, real, y_real, jax.random.fold_in(key, 0))
+        fake_logits, stats = discriminate(nets, params, stats, fake, y_fake, jax.random.fold_in(key, 1))
+        loss = losses.discriminator_loss(cfg.loss, real_logits, fake_logits)
+        logits_fn = lambda k: lambda x: discriminate(nets, params, d.stats, x, y_real, jax.random.fold_in(key, k))[0]
+        if cfg.r1_gamma:
+            loss += 0.5 * cfg.r1_gamma * losses.r1_penalty(logits_fn(2), real)
+        if cfg.gp_weight:
+            loss += cfg.gp_weight * losses.gradient_penalty(logits_fn(3), real, fake, jax.random.fold_in(key, 4))
+        return loss, (stats, real_logits, fake_logits)
+
+    (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
+    grads = jax.lax.pmean(grads, AXIS)
+    updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
+    metrics = jax.lax.pmean({
+        "d_loss": loss,
+        "d_real": jnp.mean(models.probability(real_logits)),
+        "d_fake": jnp.mean(models.probability(fake_logits)),
+        "d_fake_acc": jnp.mean((fake_logits < 0).astype(jnp.float32)),
+    }, AXIS)
+    return NetState(optax.apply_updates(d.params, updates), stats, opt_state), metrics
+
+
+def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fake: jax.Array, d: NetState,
+             key: jax.Array) -> tuple[NetState, Metrics]:
+    """One generator update through D, with D held fixed by `stop_gradient`.
+
+    Args:
+      nets: the networks.
+      g: G's state (its `stats` already those of the forward pass that made `fake`).
+      g_vjp: the VJP of that forward pass with respect to G's parameters.
+      fake: the images it made (N, 32, 32, 3).
+      y_fake: their labels (N,).
+      d: D's state after this step's D updates.
+      key: the dropout key of this evaluation of D.
+
+    Returns:
+      (G's new state, {"g_loss", "g_fake"} averaged over devices).
+    """
+    fixed_params, fixed_stats = jax.lax.stop_gradient((d.params, d.stats))
+
+    def loss_fn(fake):
+        logits, _ = discriminate(nets, fixed_params, fixed_stats, fake, y_fake, key)
+        return losses.generator_loss(nets.cfg.loss, logits), logits
+
+    (loss, fake_logits), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
+    (grads,) = g_vjp(fake_grad)
+    grads = jax.lax.pmean(grads, AXIS)
+    updates, opt_state = nets.g_tx.update(grads, g.opt_state, g.params)
+    metrics = jax.lax.pmean({"g_loss": loss, "g_fake": jnp.mean(models.probability(fake_logits))}, AXIS)
+    return NetState(optax.apply_updates(g.params, updates), g.stats, opt_state), metrics
+
+
+def ema_update(ema: EMAState, g: NetState, g_updates_before: jax.Array, decay: float) -> EMAState:
+    """The EMA generator one step towards G, with the decay ramped up over the first updates.
+
+    Args:
+      ema: the EMA generator.
+      g: G after its update.
+      g_updates_before: how many G updates came before this one.
+      decay: the config's `ema_decay` (the ramp's ceiling).
+
+    Returns:
+      The new `EMAState`.
+    """
+    n = g_updates_before
+    rate = jnp.minimum(decay, (1.0 + n) / (EMA_WARMUP + n))
+    params, stats = optax.incremental_update((g.params, g.stats), (ema.params, ema.stats), 1.0 - rate)
+    return EMAState(params, stats)
+
+
+def d_updates_this_step(cfg: Config, d_fake_acc: jax.Array, pretraining: jax.Array) -> jax.Array:
+    """How many D updates the step makes: `n_dis`, or with `balance` 0 / n_dis + 1 when D wins / loses too easily.
+
+    Args:
+      cfg: the run's config.
+      d_fake_acc: D's smoothed accuracy on fakes.
+      pretraining: whether the step is one of the `pretrain_d_steps` (the balance control waits for G).
+
+    Returns:
+      int32 scalar.
+    """
+    if not cfg.balance:
+        return jnp.int32(cfg.n_dis)
+    n = jnp.where(d_fake_acc > cfg.balance_high, 0,
+                  jnp.where(d_fake_acc < cfg.balance_low, cfg.n_dis + 1, cfg.n_dis))
+    return jnp.where(pretraining, cfg.n_dis, n).astype(jnp.int32)
+
+
+def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last, n_updates, dev_key
+            ) -> tuple[NetState, Metrics]:
+    """All of a step's D updates (`n_dis`, plus the balance control's extra one), G held fixed.
+
+    Args:
+      nets: the networks.
+      state: the state at the start of the step.
+      real: real images (n_dis, b, 32, 32, 3) in [-1, 1].
+      labels: their labels (n_dis, b).
+      z: latents (n_dis, b, z_dim).
+      y_fake: the fakes' labels (n_dis, b).
+      fake_last: G's images of z[-1] (the forward pass whose VJP G's update reuses).
+      n_updates: how many of the slots take effect (`d_updates_this_step`).
+      dev_key: this device's key of the step; slot i uses fold_in(dev_key, i).
+
+    Returns:
+      (D's new state, the last update's metrics).
+    """
+    cfg = nets.cfg
+
+    def slot(d, i, real_i, y_i, fake_i, y_fake_i):
+        new, m = d_update(nets, d, real_i, y_i, jax.lax.stop_gradient(fake_i), y_fake_i, jax.random.fold_in(dev_key, i))
+        return _select(i < n_updates, new, d), m
+
+    def fresh_slot(d, i):  # the first n_dis - 1 updates generate their own fakes, G fixed
+        fake = generate(nets, jax.lax.stop_gradient(state.g.params), state.g.stats, z[i], y_fake[i])[0]
+        return slot(d, i, real[i], labels[i], fake, y_fake[i])
+
+    d = state.d
+    if cfg.n_dis > 1:
+        d, _ = jax.lax.scan(fresh_slot, d, jnp.arange(cfg.n_dis - 1))
+    d, metrics = slot(d, cfg.n_dis - 1, real[-1], labels[-1], fake_last, y_fake[-1])
+    if cfg.balance:  # the balance control's extra update, on the last real batch
+        d = jax.lax.cond(n_updates > cfg.n_dis,
+                         lambda d: slot(d, cfg.n_dis, real[-1], labels[-1], fake_last, y_fake[-1])[0],
+                         lambda d: d, d)
+    return d, metrics
+
+
+def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, images, labels, z, y_fake, key
+                    ) -> tuple[GANState, Metrics]:
+    """One step on one device's shard of the batch (pmap semantics: cross-device means are explicit).
+
+    Args:
+      nets: the networks.
+      phases: ("d", "g"), or one of them to hold the other network still (tests).
+      state: the replicated state.
+      images: uint8 real images (n_dis, b, 32, 32, 3), this device's shard.
+      labels: their labels, int32 (n_dis, b).
+      z: latents (n_dis, b, z_dim) of this shard.
+      y_fake: the fakes' labels (n_dis, b).
+      key: the step's device key base (fold_in of the step key); folded with the device index here.
+
+    Returns:
+      (the new state, metrics averaged over devices).
+    """
+    cfg = nets.cfg
+    real = data.to_float(images)
+    dev_key = jax.random.fold_in(key, jax.lax.axis_index(AXIS))  # dropout and penalties differ per device
+    pretraining = state.step < cfg.pretrain_d_steps
+    n_updates = d_updates_this_step(cfg, state.d_fake_acc, pretraining)
+    n_slots = cfg.n_dis + (1 if cfg.balance else 0)  # D slots use fold_in(dev_key, 0..n_slots-1); G the next
+
+    # The generator's forward pass on the last z, kept with its VJP for the G update.
+    g_forward = lambda params: generate(nets, params, state.g.stats, z[-1], y_fake[-1])
+    fake_last, g_vjp, g_stats = jax.vjp(g_forward, state.g.params, has_aux=True)
+
+    d, metrics, d_fake_acc = state.d, {}, state.d_fake_acc
+    if "d" in phases:
+        d, metrics = d_phase(nets, state, real, labels, z, y_fake, fake_last, n_updates, dev_key)
+        d_fake_acc = BALANCE_SMOOTHING * d_fake_acc + (1 - BALANCE_SMOOTHING) * metrics["d_fake_acc"]
+    g, ema = state.g, state.ema
+    if "g" in phases:
+        new_g, g_metrics = g_update(nets, state.g.replace(stats=g_stats), g_vjp, fake_last, y_fake[-1], d,
+                                    jax.random.fold_in(dev_key, n_slots))
+        new_ema = ema_update(state.ema, new_g, state.step - cfg.pretrain_d_steps, cfg.ema_decay)
+        g, ema = _select(pretraining, (g, ema), (new_g, new_ema))  # pre-training: G and its EMA stay as they were
+        metrics.update(g_metrics)
+    metrics.update(d_updates=n_updates if "d" in phases else jnp.int32(0), balance_acc=d_fake_acc,
+                   pretraining=pretraining.astype(jnp.int32))
+    return state.replace(step=state.step + 1, g=g, d=d, ema=ema, d_fake_acc=d_fake_acc), metrics
+
+
 def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max_traces: int | None = None):
-    """The jitted step for `cfg` on `mesh`. `phases` may drop "d" or "g" (tests use it to hold one network still);
-    `max_traces` wraps the step in `chex.assert_max_traces` (tests use it to prove it never retraces)."""
+    """The jitted, state-donating step for `cfg` on `mesh`.
+
+    Args:
+      cfg: the run's config.
+      mesh: the data-parallel mesh (`parallel.make_mesh()`); the batch must split evenly over it.
+      phases: may drop "d" or "g" (tests use it to hold one network still).
+      max_traces: wrap the step in `chex.assert_max_traces` (tests use it to prove it never retraces).
+
+    Returns:
+      `train_step(state, batch) -> (state, metrics)`; `batch` is {"image": uint8 (n_dis, B, 32, 32, 3),
+      "label": int32 (n_dis, B)} as `data.Batches.get` gives it. The input state is donated.
+    """
     parallel.check_batch_divides(cfg.batch_size, mesh)
-    g_model, d_model = models.build(cfg, axis_name=AXIS)
-    g_tx, d_tx = optimizers(cfg)
-    conditional = cfg.num_classes > 0
-    n_slots = cfg.n_dis + (1 if cfg.balance else 0)
-
-    compute = jnp.dtype(cfg.compute_dtype)
-    mixed = compute != jnp.float32
-
-    def generate(g_params, g_stats, z, y):
-        if mixed:  # the float32 parameters are cast on use, so their gradients come back in float32
-            g_params, z = _cast_floats(g_params, compute), z.astype(compute)
-        fake, new = g_model.apply({"params": g_params, **g_stats}, z, y if conditional else None, train=True,
-                                  mutable=list(g_stats))
-        if mixed:  # statistics keep their dtype (the state's structure never changes); images go on as float32
-            fake, new = fake.astype(jnp.float32), _cast_like(new, g_stats)
-        return fake, new
-
-    def d_logits(d_params, d_stats, x, y, key):
-        if mixed:
-            d_params, x = _cast_floats(d_params, compute), x.astype(compute)
-        logits, new = d_model.apply({"params": d_params, **d_stats}, x, y if conditional else None, train=True,
-                                    mutable=list(d_stats), rngs={"dropout": key})
-        if mixed:  # losses in float32
-            logits, new = logits.astype(jnp.float32), _cast_like(new, d_stats)
-        return logits, new
-
-    def d_update(d, real, y_real, fake, y_fake, key):
-        """One discriminator update on (real, fake); `fake` arrives already wrapped in stop_gradient."""
-        d_params, d_stats, d_opt = d
-
-        def loss_fn(params):
-            # Real and fake images are separate batches for D's batch norm (ganhacks), run one after the other.
-            real_logits, stats = d_logits(params, d_stats, real, y_real, jax.random.fold_in(key, 0))
-            fake_logits, stats = d_logits(params, stats, fake, y_fake, jax.random.fold_in(key, 1))
-            loss = losses.discriminator_loss(cfg.loss, real_logits, fake_logits)
-            # Each evaluation of D gets its own dropout key: fold_in(key, 0..4) are used once each.
-            logits_fn = lambda k: lambda x: d_logits(params, d_stats, x, y_real, jax.random.fold_in(key, k))[0]
-            if cfg.r1_gamma:
-                loss += 0.5 * cfg.r1_gamma * losses.r1_penalty(logits_fn(2), real)
-            if cfg.gp_weight:
-                loss += cfg.gp_weight * losses.gradient_penalty(logits_fn(3), real, fake, jax.random.fold_in(key, 4))
-            return loss, (stats, real_logits, fake_logits)
-
-        (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d_params)
-        grads = jax.lax.pmean(grads, AXIS)
-        updates, d_opt = d_tx.update(grads, d_opt, d_params)
-        metrics = jax.lax.pmean({
-            "d_loss": loss,
-            "d_real": jnp.mean(models.probability(real_logits)),
-            "d_fake": jnp.mean(models.probability(fake_logits)),
-            "d_fake_acc": jnp.mean((fake_logits < 0).astype(jnp.float32)),
-        }, AXIS)
-        return (optax.apply_updates(d_params, updates), stats, d_opt), metrics
-
-    def per_device(state: GANState, images, labels, z, y_fake, key):
-        real = data.to_float(images)  # (n_dis, b, 32, 32, 3)
-        dev_key = jax.random.fold_in(key, jax.lax.axis_index(AXIS))  # dropout and penalties differ per device
-        pretraining = state.step < cfg.pretrain_d_steps
-        n_updates = jnp.int32(cfg.n_dis)
-        if cfg.balance:
-            n_updates = jnp.where(state.d_fake_acc > cfg.balance_high, 0,
-                                  jnp.where(state.d_fake_acc < cfg.balance_low, cfg.n_dis + 1, cfg.n_dis))
-            n_updates = jnp.where(pretraining, cfg.n_dis, n_updates).astype(jnp.int32)
-
-        # The generator's forward pass on the last z, kept with its VJP for the G update.
-        g_forward = lambda params: generate(params, state.g_stats, z[-1], y_fake[-1])
-        fake_last, g_vjp, g_stats = jax.vjp(g_forward, state.g_params, has_aux=True)
-
-        d = (state.d_params, state.d_stats, state.d_opt_state)
-        metrics = {}
-        if "d" in phases:
-            def slot(d, i, real_i, y_i, fake_i, y_fake_i):
-                new, m = d_update(d, real_i, y_i, jax.lax.stop_gradient(fake_i), y_fake_i,
-                                  jax.random.fold_in(dev_key, i))
-                return _select(i < n_updates, new, d), m
-
-            def fresh_slot(d, i):  # the first n_dis - 1 updates generate their own fakes, G fixed
-                fake = generate(jax.lax.stop_gradient(state.g_params), state.g_stats, z[i], y_fake[i])[0]
-                return slot(d, i, real[i], labels[i], fake, y_fake[i])
-
-            if cfg.n_dis > 1:
-                d, _ = jax.lax.scan(fresh_slot, d, jnp.arange(cfg.n_dis - 1))
-            d, metrics = slot(d, cfg.n_dis - 1, real[-1], labels[-1], fake_last, y_fake[-1])
-            if n_slots > cfg.n_dis:  # the balance control's extra update, on the last real batch
-                d = jax.lax.cond(n_updates > cfg.n_dis,
-                                 lambda d: slot(d, cfg.n_dis, real[-1], labels[-1], fake_last, y_fake[-1])[0],
-                                 lambda d: d, d)
-        d_params, d_stats, d_opt_state = d
-
-        g_params, g_opt_state = state.g_params, state.g_opt_state
-        ema_params, ema_stats, new_g_stats = state.ema_params, state.ema_stats, state.g_stats
-        if "g" in phases:
-            fixed_d_params, fixed_d_stats = jax.lax.stop_gradient((d_params, d_stats))
-
-            def g_loss_fn(fake):  # slots used fold_in(dev_key, 0..n_slots-1); the G update takes the next one
-                logits, _ = d_logits(fixed_d_params, fixed_d_stats, fake, y_fake[-1],
-                                     jax.random.fold_in(dev_key, n_slots))
-                return losses.generator_loss(cfg.loss, logits), logits
-
-            (g_loss, fake_logits), d_fake_grad = jax.value_and_grad(g_loss_fn, has_aux=True)(fake_last)
-            (grads,) = g_vjp(d_fake_grad)
-            grads = jax.lax.pmean(grads, AXIS)
-            updates, new_opt = g_tx.update(grads, g_opt_state, g_params)
-            new_params = optax.apply_updates(g_params, updates)
-            n_g = state.step - cfg.pretrain_d_steps  # G updates done before this one
-            decay = jnp.minimum(cfg.ema_decay, (1.0 + n_g) / (EMA_WARMUP + n_g))
-            new_ema = optax.incremental_update((new_params, g_stats), (ema_params, ema_stats), 1.0 - decay)
-            # During pre-training G and its EMA stay exactly as they were.
-            g_params, g_opt_state, new_g_stats, (ema_params, ema_stats) = _select(
-                pretraining, (g_params, g_opt_state, new_g_stats, (ema_params, ema_stats)),
-                (new_params, new_opt, g_stats, new_ema))
-            metrics.update(jax.lax.pmean({
-                "g_loss": g_loss, "g_fake": jnp.mean(models.probability(fake_logits))}, AXIS))
-
-        d_fake_acc = state.d_fake_acc
-        if "d" in phases:
-            d_fake_acc = BALANCE_SMOOTHING * d_fake_acc + (1 - BALANCE_SMOOTHING) * metrics["d_fake_acc"]
-        metrics.update(d_updates=n_updates if "d" in phases else jnp.int32(0),
-                       balance_acc=d_fake_acc, pretraining=pretraining.astype(jnp.int32))
-        new_state = state.replace(
-            step=state.step + 1, g_params=g_params, g_stats=new_g_stats, g_opt_state=g_opt_state,
-            d_params=d_params, d_stats=d_stats, d_opt_state=d_opt_state,
-            ema_params=ema_params, ema_stats=ema_stats, d_fake_acc=d_fake_acc)
-        return new_state, metrics
-
+    per_device = functools.partial(per_device_step, Networks.build(cfg), tuple(phases))
     sharded = parallel.data_parallel(
         per_device, mesh,
         in_specs=(parallel.REPLICATED, parallel.STEPS_BATCH, parallel.STEPS_BATCH, parallel.STEPS_BATCH,

@@ -1,19 +1,11 @@
-"""The training loop around the pure step: the run folder, resuming, logging, checkpoints, sample grids.
+"""The training loop around the pure step: resuming, logging, checkpoints, sample grids, FID-C tracking.
 
     state = jaxgan.train.train(cfg, "runs/dcgan", data_dir="../shared/tensorflow_datasets")
 
-The run folder (WORKDIR):
-    config.json       the full config (re-running with another non-runtime value is refused)
-    metrics.jsonl     one JSON line per logging step
-    checkpoints/      orbax checkpoints every `checkpoint_every` steps and at the end; the last `keep_checkpoints`
-    samples/          step_XXXXXX.png: the EMA generator on fixed noise every `sample_every` steps and at the end
-    tensorboard/      event files: the metrics.jsonl scalars, FID-C and the sample grids (`tensorboard --logdir`)
-    environment.json  versions, devices and command of every session that trained the run
-    best/, best.json  with `eval_every`: the checkpoint of lowest FID-C so far (kept apart from the rolling ones),
-                      its step and value; each measurement is also a line {"step", "fid_c", "eval_samples"} of
-                      metrics.jsonl
-Running the same command again resumes from the latest checkpoint; a larger `--steps` trains on.
-Metrics stay on the device except on logging steps; nothing else syncs the host inside the loop.
+What it writes into the run folder is listed in `jaxgan/run.py`. Training the same config into the same folder
+again resumes from the latest checkpoint; a larger `steps` trains on. Metrics stay on the device except on
+logging steps: the step and the batch gather run under `jax.transfer_guard("disallow")`, so an implicit transfer
+between host and device there is an error, not a silent slowdown.
 """
 from __future__ import annotations
 
@@ -26,32 +18,24 @@ import time
 import jax
 import numpy as np
 
-from jaxgan import (checkpoint, config as config_lib, data, parallel, sampling, state as state_lib, step as step_lib,
-                    summaries)
+from jaxgan import checkpoint, data, parallel, run, sampling, state as state_lib, step as step_lib, summaries
 from jaxgan.config import Config
 from jaxgan.errors import UserError
 
 GRID_SEED, GRID_SIZE = 1234, 64
-
-
-def prepare_workdir(cfg: Config, workdir: pathlib.Path):
-    """Creates the run folder, or checks that an existing one was made by the same config."""
-    if workdir.exists() and not workdir.is_dir():
-        raise UserError(f"--workdir {workdir} exists and is not a folder")
-    workdir.mkdir(parents=True, exist_ok=True)
-    saved = workdir / "config.json"
-    if saved.exists():
-        old = config_lib.load_json(saved)
-        diff = config_lib.differing_keys(old, cfg)
-        if diff:
-            k = diff[0]
-            raise UserError(f"{workdir} holds a run with {k}={getattr(old, k)!r}, not {getattr(cfg, k)!r}; "
-                            f"resume it with the same config or use a new --workdir")
-    config_lib.save_json(cfg, saved)
+HOT_LOOP_TRANSFERS = "disallow"  # jax.transfer_guard level around the step and the batch gather
 
 
 def load_train_data(cfg: Config, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
-    """Train images and labels, labels numbered 0..k-1 in the order of `cfg.class_ids`."""
+    """The training images of `cfg`'s classes.
+
+    Args:
+      cfg: the run's config (its `classes`).
+      data_dir: tensorflow-datasets folder holding cifar10 (None: $TFDS_DATA_DIR, else tfds' default).
+
+    Returns:
+      (images uint8 (N, 32, 32, 3), labels int32 (N,) numbered 0..k-1 in the order of `cfg.class_ids`).
+    """
     images, labels = data.load_cifar10("train", data_dir, cfg.classes)
     return images, np.searchsorted(np.array(cfg.class_ids), labels).astype(np.int32)
 
@@ -63,22 +47,38 @@ def _format(m: dict, images_per_s: float | None) -> str:
 
 
 def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None) -> state_lib.GANState:
+    """Trains `cfg` into the run folder `workdir`, resuming from its latest checkpoint.
+
+    Args:
+      cfg: the config to train (`cfg.steps` is where training stops).
+      workdir: the run folder (created when missing; see `jaxgan.run`).
+      data_dir: tensorflow-datasets folder holding cifar10 (None: $TFDS_DATA_DIR, else tfds' default).
+      progress: show a progress bar.
+      mesh: the data-parallel mesh (default: all local devices).
+
+    Returns:
+      The final `GANState` (on the mesh).
+
+    Raises:
+      UserError: a bad run folder, missing data, a batch that does not split over the devices, an unreadable
+        checkpoint.
+      KeyboardInterrupt: after Ctrl-C, once the state of the step in flight is saved.
+    """
     from tqdm import tqdm
 
-    workdir = pathlib.Path(workdir)
-    prepare_workdir(cfg, workdir)
+    workdir = run.prepare(cfg, workdir)
     mesh = mesh or parallel.make_mesh()
     parallel.check_batch_divides(cfg.batch_size, mesh)
     images, labels = load_train_data(cfg, data_dir)
     batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, state_lib.root_key(cfg, state_lib.KEY_DATA), mesh)
-    ckpt = checkpoint.Checkpointer(workdir / "checkpoints", cfg.keep_checkpoints)
+    ckpt = checkpoint.Checkpointer(workdir / run.CHECKPOINTS, cfg.keep_checkpoints)
     state = ckpt.restore_latest(cfg, mesh)
     state = parallel.replicate(state_lib.create(cfg), mesh) if state is None else state
     start = int(state.step)
     if start >= cfg.steps:
         print(f"{workdir}: already trained for {start} steps (--steps {cfg.steps}); nothing to do")
         return state
-    (workdir / "samples").mkdir(exist_ok=True)
+    (workdir / run.SAMPLES).mkdir(exist_ok=True)
     train_step = step_lib.make_train_step(cfg, mesh)
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
     summaries.record_environment(workdir, start)
@@ -86,11 +86,12 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start
-    with (workdir / "metrics.jsonl").open("a") as log, _StopOnCtrlC() as ctrl_c:
+    with (workdir / run.METRICS).open("a") as log, _StopOnCtrlC() as ctrl_c:
         for step in range(start, cfg.steps):
             if ctrl_c.requested:
                 break
-            state, metrics = train_step(state, batches.get(step))
+            with jax.transfer_guard(HOT_LOOP_TRANSFERS):
+                state, metrics = train_step(state, batches.get(step))
             done = step + 1
             if done == start + 1:  # once: leave compilation out of the first images/s figure
                 jax.block_until_ready(state.step)
@@ -140,11 +141,11 @@ class _BestCheckpoint:
         from jaxgan import evaluator
         from jaxgan.metrics import reference
 
-        self.cfg, self.record = cfg, workdir / "best.json"
+        self.cfg, self.record = cfg, workdir / run.BEST_RECORD
         self.evaluator = evaluator.load()
         ref = reference.load(self.evaluator, "train", data_dir, log=print)
         self.mu, self.sigma = ref.statistics_of(cfg.class_ids)  # a class-subset run is compared with its classes
-        self.ckpt = checkpoint.Checkpointer(workdir / "best", keep=1)
+        self.ckpt = checkpoint.Checkpointer(workdir / run.BEST, keep=1)
         self.step, self.value = None, float("inf")
         if self.record.is_file():  # resumed: the best so far stays the one to beat
             try:
@@ -194,9 +195,20 @@ class _StopOnCtrlC:
 
 def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int, tb: summaries.TensorBoard | None = None
                ) -> pathlib.Path:
-    """The EMA generator on the same latents (and labels) at every call: samples/step_XXXXXX.png."""
+    """The EMA generator on the same latents (and labels) at every call: samples/step_XXXXXX.png.
+
+    Args:
+      cfg: the run's config.
+      state: the state to sample.
+      workdir: the run folder.
+      step: the step number in the file name.
+      tb: also log the grid to this TensorBoard writer.
+
+    Returns:
+      The PNG's path.
+    """
     images, _ = sampling.sample(cfg, state, GRID_SIZE, seed=GRID_SEED, batch_size=GRID_SIZE)
-    path = workdir / "samples" / f"step_{step:06d}.png"
+    path = workdir / run.SAMPLES / f"step_{step:06d}.png"
     picture = sampling.save_grid(images, path, ncol=8)
     if tb is not None:
         tb.image(step, "samples/fixed_noise", picture)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from jaxgan import losses
+from jaxgan.errors import UserError
 
 REAL = jnp.array([2.0, -1.0])
 FAKE = jnp.array([0.5, -3.0])
@@ -41,8 +42,20 @@ def test_wasserstein_and_least_squares():
 
 
 def test_unknown_loss():
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="registered: ns, minimax, hinge, wgan, ls"):
         losses.generator_loss("nope", FAKE)
+
+
+def test_a_registered_loss_is_used_by_name_and_names_cannot_be_taken_twice():
+    d_fn, g_fn = (lambda r, f: jnp.mean(f) - 2 * jnp.mean(r)), (lambda f: -2 * jnp.mean(f))
+    losses.register("test_double_wgan", d_fn, g_fn)
+    losses.register("test_double_wgan", d_fn, g_fn)  # the same pair again (a re-imported file) is fine
+    np.testing.assert_allclose(losses.discriminator_loss("test_double_wgan", REAL, FAKE), -1.25 - 2 * 0.5)
+    np.testing.assert_allclose(losses.generator_loss("test_double_wgan", FAKE), 2.5)
+    with pytest.raises(UserError, match="'hinge' is already registered"):
+        losses.register("hinge", d_fn, g_fn)
+    with pytest.raises(UserError, match="letters, digits"):
+        losses.register("no spaces", d_fn, g_fn)
 
 
 def test_r1_and_gradient_penalty_of_a_linear_critic():

@@ -18,15 +18,15 @@ def test_shapes_and_ranges(model, gw, dw, num_classes):
     st = state_lib.create(cfg)
     z = jax.random.normal(jax.random.key(0), (3, 16))
     y = jnp.array([0, 4, 9])
-    x = g.apply({"params": st.g_params, **st.g_stats}, z, y, train=False)
+    x = g.apply({"params": st.g.params, **st.g.stats}, z, y, train=False)
     assert x.shape == (3, 32, 32, 3) and float(jnp.abs(x).max()) <= 1.0
-    logits = d.apply({"params": st.d_params, **st.d_stats}, x, y, train=False)
+    logits = d.apply({"params": st.d.params, **st.d.stats}, x, y, train=False)
     assert logits.shape == (3,)
     p = models.probability(logits)
     assert bool(jnp.all((p > 0) & (p < 1)))
     # The label changes the image (CBN generators start as plain batch norm: their class maps are zero at init).
     if num_classes and model not in CONDITIONAL:
-        x2 = g.apply({"params": st.g_params, **st.g_stats}, z, y[::-1], train=False)
+        x2 = g.apply({"params": st.g.params, **st.g.stats}, z, y[::-1], train=False)
         assert not np.allclose(x, x2)
 
 
@@ -41,7 +41,7 @@ def test_dcgan_shapes_follow_the_issue():
     assert outs["UpsampleConv_0"] == (2, 8, 8, 128)
     assert outs["UpsampleConv_1"] == (2, 16, 16, 64)
     assert outs["UpsampleConv_2"] == (2, 32, 32, 3)
-    params = state_lib.create(cfg).d_params
+    params = state_lib.create(cfg).d.params
     assert [params[f"Conv_{i}"]["kernel"].shape[-1] for i in range(3)] == [64, 128, 256]
 
 
@@ -57,7 +57,7 @@ def test_one_hot_mixtures_are_exactly_the_labels(model):
     from jaxgan.models import biggan
 
     gen, st = _conditional(model)
-    g = lambda z, y: gen.apply({"params": st.g_params, **st.g_stats}, z, y, train=False)
+    g = lambda z, y: gen.apply({"params": st.g.params, **st.g.stats}, z, y, train=False)
     z = jax.random.normal(jax.random.key(0), (4, 16))
     y = jnp.array([7, 2, 0, 9])
     plain = g(z, y)
@@ -72,8 +72,8 @@ def test_mixtures_and_per_block_mixing_change_the_image(model):
     # The gain/offset maps start at zero (plain batch norm): give them weights so the class matters.
     z = jax.random.normal(jax.random.key(0), (2, 16))
     horse, bird = jax.nn.one_hot(jnp.array([7, 7]), 10), jax.nn.one_hot(jnp.array([2, 2]), 10)
-    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(1), p.shape), st.g_params)
-    run = lambda y: gen.apply({"params": params, **st.g_stats}, z, y, train=False)
+    params = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(1), p.shape), st.g.params)
+    run = lambda y: gen.apply({"params": params, **st.g.stats}, z, y, train=False)
     mixed = run(0.6 * horse + 0.4 * bird)
     assert not np.allclose(mixed, run(horse)) and not np.allclose(mixed, run(bird))
     coarse_horse_fine_bird = jnp.stack([horse, bird, bird], axis=1)
@@ -84,7 +84,7 @@ def test_mixtures_and_per_block_mixing_change_the_image(model):
 def test_cdcgan_discriminator_is_spectrally_normalised_with_a_projection():
     cfg = jaxgan.load_experiment("cgan")
     st = state_lib.create(cfg)
-    params, stats = st.d_params, st.d_stats
+    params, stats = st.d.params, st.d.stats
     assert "class_projection" in params and "batch_stats" in stats
     kernel = params["SNConv_1"]["Conv_0"]["kernel"]  # (4, 4, 64, 128)
     _, d = models.build(cfg)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import jaxgan
-from jaxgan import cli, pegasus, sampling, train
+from jaxgan import cli, pegasus, run, sampling, train
 from jaxgan.errors import UserError
 from tests.conftest import tiny_config
 
@@ -75,7 +75,7 @@ def test_pegasus_json_regenerates_the_image_with_jaxgan_sample(searched, tmp_pat
 def test_one_hot_mixture_candidates_are_the_plain_class_samples(searched):
     """The search's mixtures go through the same path as labels: horse=1 is exactly the horse class."""
     workdir, _, _ = searched
-    cfg, state = cli.load_run(workdir)
+    cfg, state = run.load(workdir)
     plain, _ = sampling.sample(cfg, state, 5, seed=2, labels=np.full(5, cfg.class_ids.index(7)))
     mix = sampling.parse_mix("horse=1|horse=1|horse=1", cfg)
     mixed, _ = sampling.sample(cfg, state, 5, seed=2, labels=np.broadcast_to(mix, (5,) + mix.shape))

@@ -13,8 +13,8 @@ def conditional():
     cfg = jaxgan.Config(model="cdcgan", g_width=16, d_width=16, z_dim=16, num_classes=10)
     st = state_lib.create(cfg)
     # Random gain/offset maps (they start at zero) so that the class input matters.
-    g = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(1), p.shape), st.ema_params)
-    return cfg, st.replace(ema_params=g)
+    g = jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(1), p.shape), st.ema.params)
+    return cfg, st.replace(ema=st.ema.replace(params=g))
 
 
 def test_one_hot_mixture_reproduces_plain_conditional_sampling(conditional):

@@ -25,11 +25,11 @@ def host(tree):
 
 
 def g_part(st):
-    return host((st.g_params, st.g_stats, st.g_opt_state, st.ema_params, st.ema_stats))
+    return host((st.g.params, st.g.stats, st.g.opt_state, st.ema.params, st.ema.stats))
 
 
 def d_part(st):
-    return host((st.d_params, st.d_stats, st.d_opt_state))
+    return host((st.d.params, st.d.stats, st.d.opt_state))
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +39,15 @@ def before():
 
 def test_d_update_leaves_g_bit_identical(small_images, before):
     st, _ = run(tiny_config(), *small_images, 2, phases=("d",))
-    chex.assert_trees_all_equal(g_part(st), (before.g_params, before.g_stats, before.g_opt_state,
-                                             before.ema_params, before.ema_stats))
-    assert not np.array_equal(host(st.d_params)["Conv_0"]["kernel"], before.d_params["Conv_0"]["kernel"])
+    chex.assert_trees_all_equal(g_part(st), (before.g.params, before.g.stats, before.g.opt_state,
+                                             before.ema.params, before.ema.stats))
+    assert not np.array_equal(host(st.d.params)["Conv_0"]["kernel"], before.d.params["Conv_0"]["kernel"])
 
 
 def test_g_update_leaves_d_bit_identical(small_images, before):
     st, _ = run(tiny_config(), *small_images, 2, phases=("g",))
-    chex.assert_trees_all_equal(d_part(st), (before.d_params, before.d_stats, before.d_opt_state))
-    assert not np.array_equal(host(st.g_params)["Dense_0"]["kernel"], before.g_params["Dense_0"]["kernel"])
+    chex.assert_trees_all_equal(d_part(st), (before.d.params, before.d.stats, before.d.opt_state))
+    assert not np.array_equal(host(st.g.params)["Dense_0"]["kernel"], before.g.params["Dense_0"]["kernel"])
 
 
 def test_same_seed_same_parameters_and_another_seed_differs(small_images):
@@ -55,7 +55,7 @@ def test_same_seed_same_parameters_and_another_seed_differs(small_images):
     b, _ = run(tiny_config(), *small_images, 3)
     chex.assert_trees_all_equal(host(a), host(b))
     c, _ = run(tiny_config(seed=1), *small_images, 3)
-    assert not np.array_equal(host(c.g_params)["Dense_0"]["kernel"], host(a.g_params)["Dense_0"]["kernel"])
+    assert not np.array_equal(host(c.g.params)["Dense_0"]["kernel"], host(a.g.params)["Dense_0"]["kernel"])
 
 
 @pytest.mark.parametrize("changes", [{}, {"n_dis": 2, "balance": True, "loss": "hinge", "r1_gamma": 1.0}])
@@ -67,12 +67,12 @@ def test_no_retracing_after_the_first_step(small_images, changes):
 
 def test_pretraining_trains_d_alone_first(small_images, before):
     st, metrics = run(tiny_config(pretrain_d_steps=2), *small_images, 2)
-    chex.assert_trees_all_equal(g_part(st), (before.g_params, before.g_stats, before.g_opt_state,
-                                             before.ema_params, before.ema_stats))
+    chex.assert_trees_all_equal(g_part(st), (before.g.params, before.g.stats, before.g.opt_state,
+                                             before.ema.params, before.ema.stats))
     assert [int(m["pretraining"]) for m in metrics] == [1, 1]
     st, metrics = run(tiny_config(pretrain_d_steps=2), *small_images, 1, st=st)
     assert int(metrics[0]["pretraining"]) == 0
-    assert not np.array_equal(host(st.g_params)["Dense_0"]["kernel"], before.g_params["Dense_0"]["kernel"])
+    assert not np.array_equal(host(st.g.params)["Dense_0"]["kernel"], before.g.params["Dense_0"]["kernel"])
 
 
 def test_balance_skips_d_when_it_wins_and_adds_an_update_when_it_loses(small_images):
@@ -86,7 +86,7 @@ def test_balance_skips_d_when_it_wins_and_adds_an_update_when_it_loses(small_ima
     losing = parallel.replicate(state_lib.create(cfg).replace(d_fake_acc=np.float32(0.1)), mesh)
     st, metrics = run(cfg, *small_images, 1, st=losing)
     assert int(metrics[0]["d_updates"]) == 2
-    assert int(host(st.d_opt_state)[0].count) == 2  # Adam counted two updates
+    assert int(host(st.d.opt_state)[0].count) == 2  # Adam counted two updates
     normal = parallel.replicate(state_lib.create(cfg).replace(d_fake_acc=np.float32(0.45)), mesh)
     _, metrics = run(cfg, *small_images, 1, st=normal)
     assert int(metrics[0]["d_updates"]) == 1
@@ -94,8 +94,8 @@ def test_balance_skips_d_when_it_wins_and_adds_an_update_when_it_loses(small_ima
 
 def test_ema_follows_g(small_images):
     st, _ = run(tiny_config(ema_decay=0.5), *small_images, 3)
-    g, e = host(st.g_params)["Dense_0"]["kernel"], host(st.ema_params)["Dense_0"]["kernel"]
-    b = state_lib.create(tiny_config()).g_params["Dense_0"]["kernel"]
+    g, e = host(st.g.params)["Dense_0"]["kernel"], host(st.ema.params)["Dense_0"]["kernel"]
+    b = state_lib.create(tiny_config()).g.params["Dense_0"]["kernel"]
     assert not np.array_equal(g, e) and not np.array_equal(e, b)
     assert np.abs(e - g).mean() < np.abs(np.asarray(b) - g).mean()
 
@@ -121,5 +121,5 @@ def test_bfloat16_compute_keeps_float32_state_and_tracks_the_float32_step(small_
     chex.assert_trees_all_equal_shapes_and_dtypes(host(full), host(mixed))
     for a, b in zip(m32, m16):  # the same step in lower precision: close, not equal
         assert abs(float(a["d_loss"]) - float(b["d_loss"])) < 0.05 and a["d_loss"] != b["d_loss"]
-    assert np.allclose(host(mixed.g_params)["Dense_0"]["kernel"], host(full.g_params)["Dense_0"]["kernel"],
+    assert np.allclose(host(mixed.g.params)["Dense_0"]["kernel"], host(full.g.params)["Dense_0"]["kernel"],
                        atol=1e-3)

@@ -58,7 +58,7 @@ def test_corrupt_checkpoint_is_reported_and_left_alone(tmp_path, fake_load):
 
 def test_fid_c_is_logged_and_the_best_checkpoint_kept_apart(tmp_path, fake_load, monkeypatch, small_images,
                                                             evaluator):
-    from jaxgan import cli
+    from jaxgan import run
     from jaxgan.metrics import reference
 
     small_ref = reference.from_arrays(evaluator, *small_images)
@@ -73,7 +73,7 @@ def test_fid_c_is_logged_and_the_best_checkpoint_kept_apart(tmp_path, fake_load,
     assert best["step"] == min(fids, key=fids.get) and best["eval_samples"] == 64
     assert checkpoint.Checkpointer(tmp_path / "best").all_steps() == [best["step"]]
     assert checkpoint.Checkpointer(tmp_path / "checkpoints").all_steps() == [6]
-    _, state = cli.load_run(tmp_path, "best")
+    _, state = run.load(tmp_path, "best")
     assert int(state.step) == best["step"]
 
 

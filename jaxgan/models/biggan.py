@@ -17,7 +17,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan.layers import UpsampleConv, upsample_nearest
+from jaxgan.models import dcgan, resnet
 from jaxgan.models.dcgan import BN_MOMENTUM, batch_norm
+from jaxgan.models.spec import register
 
 LEVELS = 3  # one class mixture per up-block: 4->8 (coarse layout), 8->16, 16->32 (fine detail)
 
@@ -108,3 +110,9 @@ class DCGANGenerator(nn.Module):
             # No bias before a batch norm (it cancels); the output conv keeps one.
             x = UpsampleConv(features, use_bias=level == LEVELS - 1)(x)
         return jnp.tanh(x)
+
+
+# Class-conditional: CBN generator with a shared embedding, spectrally normalised projection discriminator.
+register("biggan", Generator, resnet.Discriminator, mixable=True)
+# The same conditioning in DCGAN-sized networks, affordable on a CPU.
+register("cdcgan", DCGANGenerator, dcgan.SNDiscriminator, mixable=True)

@@ -15,6 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxgan.layers import SNConv, SNDense, UpsampleConv
+from jaxgan.models.spec import register
 
 BN_MOMENTUM = 0.9  # PyTorch's 0.1
 
@@ -119,3 +120,7 @@ class TutorialDiscriminator(nn.Module):
         for features in (2 * self.width, 2 * self.width, 4 * self.width):
             x = nn.leaky_relu(nn.Conv(features, (3, 3), (2, 2))(x), 0.2)
         return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train)
+
+
+register("dcgan", Generator, Discriminator)
+register("dcgan_tutorial", TutorialGenerator, TutorialDiscriminator)

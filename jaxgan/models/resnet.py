@@ -11,6 +11,7 @@ import jax.numpy as jnp
 
 from jaxgan.layers import SNConv, SNDense, UpsampleConv, upsample_nearest
 from jaxgan.models.dcgan import batch_norm, logit_head, with_class_embedding
+from jaxgan.models.spec import register
 
 
 def _avg_pool(x):
@@ -82,3 +83,6 @@ class Discriminator(nn.Module):
         x = DBlock(self.width, down=False)(x, train)
         h = jnp.sum(nn.relu(x), axis=(1, 2))
         return logit_head(h, y, self.num_classes, self.dropout, train, linear=lambda h: SNDense(1)(h, train))
+
+
+register("sngan", Generator, Discriminator)
