@@ -5,7 +5,8 @@
     state = ckpt.restore_latest(cfg, mesh)      # None when there is none
 
 Saving is asynchronous (training goes on while files are written). A checkpoint that cannot be read raises
-`UserError` naming it; nothing on disk is changed or deleted by a failed restore.
+`UserError` naming it; nothing on disk is changed or deleted by a failed restore. Checkpoints written before G, D
+and the EMA became one pytree each (a flat `GANState` of `g_params`, `g_stats`, ...) are read and converted.
 """
 from __future__ import annotations
 
@@ -16,12 +17,48 @@ import orbax.checkpoint as ocp
 from jax.sharding import NamedSharding
 
 from jaxgan import parallel, state as state_lib
+from jaxgan.state import EMAState, GANState, NetState
 from jaxgan.config import Config
 from jaxgan.errors import UserError
 
 
+def legacy_layout(state: GANState) -> dict:
+    """`state` in the flat layout of jaxgan 0.1's checkpoints (g_params, g_stats, g_opt_state, ... side by side).
+
+    Args:
+      state: a `GANState` (or one of shape structs).
+
+    Returns:
+      A flat dict of the same leaves.
+    """
+    return {"step": state.step, "g_params": state.g.params, "g_stats": state.g.stats, "d_params": state.d.params,
+            "d_stats": state.d.stats, "g_opt_state": state.g.opt_state, "d_opt_state": state.d.opt_state,
+            "ema_params": state.ema.params, "ema_stats": state.ema.stats, "rng": state.rng,
+            "d_fake_acc": state.d_fake_acc}
+
+
+def from_legacy_layout(flat: dict) -> GANState:
+    """The `GANState` of a flat jaxgan 0.1 checkpoint (the inverse of `legacy_layout`).
+
+    Args:
+      flat: the restored flat dict.
+
+    Returns:
+      The `GANState`.
+    """
+    return GANState(step=flat["step"], g=NetState(flat["g_params"], flat["g_stats"], flat["g_opt_state"]),
+                    d=NetState(flat["d_params"], flat["d_stats"], flat["d_opt_state"]),
+                    ema=EMAState(flat["ema_params"], flat["ema_stats"]), rng=flat["rng"], d_fake_acc=flat["d_fake_acc"])
+
+
 class Checkpointer:
+    """Numbered checkpoints of one run in one folder (orbax `CheckpointManager`), the newest `keep` kept."""
+
     def __init__(self, directory: str | pathlib.Path, keep: int = 3):
+        """Args:
+          directory: the folder (created when missing).
+          keep: how many of the newest checkpoints to keep.
+        """
         self.directory = pathlib.Path(directory).resolve()
         if self.directory.exists() and not self.directory.is_dir():
             raise UserError(f"checkpoint path {self.directory} exists and is not a folder")
@@ -29,31 +66,55 @@ class Checkpointer:
             self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
 
     def latest_step(self) -> int | None:
+        """The newest checkpoint's step, or None when there is none."""
         return self._manager.latest_step()
 
     def all_steps(self) -> list[int]:
+        """The steps of the checkpoints on disk."""
         return list(self._manager.all_steps())
 
     def save(self, step: int, state: state_lib.GANState):
+        """Starts saving `state` as checkpoint `step` (asynchronously; `wait` for it)."""
         self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
 
     def wait(self):
+        """Blocks until every save started has reached the disk."""
         self._manager.wait_until_finished()
 
     def close(self):
+        """Waits for the saves and releases the manager."""
         self._manager.close()
 
     def restore(self, step: int, cfg: Config, mesh) -> state_lib.GANState:
+        """Checkpoint `step`, replicated over `mesh`.
+
+        Args:
+          step: a step from `all_steps()`.
+          cfg: the run's config (gives the shapes and dtypes to read).
+          mesh: the mesh to place the state on.
+
+        Returns:
+          The `GANState`.
+
+        Raises:
+          UserError: the checkpoint is missing, damaged or of another model; it is left as it is.
+        """
         sharding = NamedSharding(mesh, parallel.REPLICATED)
         target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
                               state_lib.abstract(cfg))
         try:
             return self._manager.restore(step, args=ocp.args.StandardRestore(target))
         except Exception as e:  # orbax/tensorstore raise many types for truncated, missing or foreign files
+            try:  # a checkpoint of jaxgan 0.1, before G, D and the EMA were one pytree each
+                flat = self._manager.restore(step, args=ocp.args.StandardRestore(legacy_layout(target)))
+                return from_legacy_layout(flat)
+            except Exception:
+                pass
             first = (str(e).strip().splitlines() or [""])[0][:200]
             raise UserError(f"checkpoint {self.directory / str(step)} cannot be read ({type(e).__name__}: {first}); "
                             f"it was left as it is: move it aside to resume from an earlier checkpoint") from None
 
     def restore_latest(self, cfg: Config, mesh) -> state_lib.GANState | None:
+        """The newest checkpoint (see `restore`), or None when there is none."""
         step = self.latest_step()
         return None if step is None else self.restore(step, cfg, mesh)

@@ -2,7 +2,8 @@
 
 Most checks call `cli.main` in this process (`jaxgan`), which is what the console script runs, minus about 8 s of
 interpreter and import start-up per call; the ones about the real process — a progress bar on stderr, resuming,
-Ctrl-C, a missing data folder — start `python -m jaxgan.cli` (`jaxgan_subprocess`).
+Ctrl-C, a missing data folder — start `python -m jaxgan.cli` (`jaxgan_subprocess`), on tfds' mock CIFAR-10 unless
+the test is about the real data (`python -m tests.mock_jaxgan`, `mock=True`).
 """
 import contextlib
 import io
@@ -14,14 +15,16 @@ import numpy as np
 import pytest
 
 from jaxgan import cli
-from tests.conftest import REPO, tiny_config, train_on
+from tests.conftest import REPO, mock_cifar10, tiny_config, train_on
 
 TINY = ["--set", "g_width=8", "--set", "d_width=8", "--set", "batch_size=16", "--set", "z_dim=16"]
 
 
-def jaxgan_subprocess(*args, cwd=None):
+def jaxgan_subprocess(*args, cwd=None, mock=False):
+    """`jaxgan ARGS` in a new process; with `mock`, reading tfds' mock CIFAR-10 (give no --data-dir)."""
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run([sys.executable, "-m", "jaxgan.cli", *map(str, args)], capture_output=True, text=True,
+    module = "tests.mock_jaxgan" if mock else "jaxgan.cli"
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or REPO, env=env, timeout=600)
 
 
@@ -75,7 +78,7 @@ def test_wrong_class_name(tmp_path):
                           "pegasus")
 
 
-def test_corrupt_checkpoint(tmp_path, run_dir, data_dir):
+def test_corrupt_checkpoint(tmp_path, run_dir):
     import shutil
 
     broken = tmp_path / "broken"
@@ -84,9 +87,10 @@ def test_corrupt_checkpoint(tmp_path, run_dir, data_dir):
         if p.is_file() and p.stat().st_size > 0:
             p.write_bytes(b"\0garbage")
     assert_one_line_error(jaxgan("sample", "--workdir", broken, "--out", tmp_path / "x.png"), "cannot be read")
-    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", broken, "--steps", "4", "--data-dir", data_dir,
-                                 *TINY, "--set", "ema_decay=0.9", "--set", "steps=2", "--set", "log_every=1",
-                                 "--set", "checkpoint_every=2"), "cannot be read")
+    with mock_cifar10():
+        assert_one_line_error(jaxgan("train", "dcgan", "--workdir", broken, "--steps", "4", *TINY,
+                                     "--set", "ema_decay=0.9", "--set", "steps=2", "--set", "log_every=1",
+                                     "--set", "checkpoint_every=2"), "cannot be read")
 
 
 def test_sample_mistakes(tmp_path, run_dir):
@@ -116,6 +120,18 @@ def test_sample_is_seeded_and_independent_of_batch_size(tmp_path, run_dir):
     assert Image.open(tmp_path / "g.png").size == (4 * 34 + 2, 4 * 34 + 2)
 
 
+def test_train_then_resume_on_mock_data(tmp_path):
+    """A real process without the real data: a progress bar, checkpoints, and a resumed second run."""
+    w = tmp_path / "w"
+    args = ["train", "dcgan", "--workdir", w, *TINY, "--set", "checkpoint_every=2", "--set", "log_every=1"]
+    first = jaxgan_subprocess(*args, "--steps", 2, mock=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "D(G(z))" in first.stderr and "img/s" in first.stderr  # tqdm's bar goes to stderr
+    second = jaxgan_subprocess(*args, "--steps", 4, mock=True)
+    assert second.returncode == 0 and "resumed at 2" in second.stderr, second.stderr[-2000:]
+    assert sorted(p.name for p in (w / "checkpoints").iterdir() if p.name.isdigit()) == ["2", "4"]
+
+
 def test_train_then_resume_from_the_command_line(tmp_path, data_dir):
     """The real thing on real CIFAR-10: a progress bar, checkpoints, and a resumed second run."""
     w = tmp_path / "w"
@@ -130,13 +146,12 @@ def test_train_then_resume_from_the_command_line(tmp_path, data_dir):
     assert sorted(p.name for p in (w / "checkpoints").iterdir() if p.name.isdigit()) == ["2", "4"]
 
 
-def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path, data_dir):
+def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path):
     import signal
     import time
 
     w = tmp_path / "w"
-    args = [sys.executable, "-m", "jaxgan.cli", "train", "dcgan", "--workdir", str(w), "--data-dir", str(data_dir),
-            *TINY, "--set", "log_every=1", "--set", "checkpoint_every=1000", "--steps", "100000", "--quiet"]
+    args = [sys.executable, "-m", "tests.mock_jaxgan", "train", "dcgan", "--workdir", str(w), *TINY, "--set", "log_every=1", "--set", "checkpoint_every=1000", "--steps", "100000", "--quiet"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = w / "metrics.jsonl"
     deadline = time.time() + 300

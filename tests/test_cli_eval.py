@@ -9,11 +9,9 @@ from tests.test_cli import (assert_one_line_error, jaxgan, jaxgan_subprocess,  #
 
 
 @pytest.fixture(scope="module")
-def npz(tmp_path_factory, data_dir):
-    from jaxgan import data
-
+def npz(tmp_path_factory, small_images):
     folder = tmp_path_factory.mktemp("npz")
-    images, labels = data.load_cifar10("test", data_dir)
+    images, labels = small_images
     np.savez(folder / "labelled.npz", images=images[:300], labels=labels[:300])
     np.savez(folder / "unlabelled.npz", images=images[:300])
     np.savez(folder / "floats.npz", images=images[:300].astype(np.float32))

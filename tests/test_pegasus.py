@@ -30,11 +30,15 @@ def _tiny_run(workdir, small_images, **changes):
 
 
 @pytest.fixture(scope="module")
-def searched(tmp_path_factory, small_images, data_dir, train_reference):
+def searched(tmp_path_factory, small_images, evaluator):
+    from jaxgan.metrics import reference
+
     workdir = _tiny_run(tmp_path_factory.mktemp("run"), small_images, model="cdcgan", classes=FOUR, num_classes=4,
                         loss="hinge")
     out = workdir.parent / "pegasus"
-    result = pegasus.run(workdir, out, budget=76, data_dir=data_dir, reference=train_reference, log=lambda line: None)
+    # The mock training set stands in for CIFAR-10's: the neighbours and thresholds are computed against it.
+    ref = reference.from_arrays(evaluator, *small_images)
+    result = pegasus.run(workdir, out, budget=76, reference=ref, log=lambda line: None)
     return workdir, out, result
 
 

@@ -13,7 +13,7 @@ from tests.conftest import tiny_config
 
 @pytest.fixture
 def fake_load(monkeypatch, small_images):
-    """Train on the first 512 real images instead of reading all 50k for every run."""
+    """Train on 512 mock images instead of reading all 50k for every run."""
     monkeypatch.setattr(train, "load_train_data", lambda cfg, data_dir=None: small_images)
 
 
@@ -31,6 +31,67 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, fake_load):
     assert steps == [1, 2, 3, 4, 5, 6]
     grids = sorted(p.name for p in (tmp_path / "resumed" / "samples").iterdir())
     assert grids == ["step_000003.png", "step_000006.png"]
+
+
+@pytest.fixture
+def strict_device_to_host():
+    """Makes reading a device array's value raise while a "disallow" transfer guard is active.
+
+    XLA:CPU keeps arrays in host memory and does not enforce the device-to-host guard (GPU and TPU do), so on this
+    backend the test enforces it: float()/int()/bool(), .item(), .tolist(), device_get, printing and
+    block_until_ready raise inside the guard. (np.asarray of a CPU array reads the memory through the buffer
+    protocol, which no Python hook sees; GPU and TPU backends catch that one themselves.)
+    """
+    from jax._src import config as jax_config  # the guard's current value inside `with jax.transfer_guard(...)`
+
+    cls = type(jax.numpy.zeros(()))
+    saved = {name: cls.__dict__[name] for name in ("_value", "__array__", "item", "tolist", "block_until_ready")}
+
+    def check(name):
+        if jax_config.transfer_guard_device_to_host.value == "disallow":
+            raise RuntimeError(f"Disallowed device-to-host transfer ({name}) inside the training loop's guard")
+
+    def guarded(name, orig):
+        if isinstance(orig, property):
+            return property(lambda self: (check(name), orig.fget(self))[1])
+        return lambda self, *a, **k: (check(name), orig(self, *a, **k))[1]
+
+    for name, orig in saved.items():
+        setattr(cls, name, guarded(name, orig))
+    try:
+        yield
+    finally:
+        for name, orig in saved.items():
+            setattr(cls, name, orig)
+
+
+def test_no_host_transfer_between_logging_steps(tmp_path, fake_load, strict_device_to_host):
+    """The loop runs the step and the batch gather under jax.transfer_guard("disallow"): 8 steps, logging every
+    4th, so 6 steps would fail on any implicit transfer between host and device, or any host read of a value."""
+    assert train.HOT_LOOP_TRANSFERS == "disallow"
+    train.train(tiny_config(steps=8, log_every=4, checkpoint_every=8), tmp_path / "w", progress=False)
+    steps = [json.loads(l)["step"] for l in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [4, 8]
+
+
+def test_the_guard_catches_a_host_sync_in_the_step(tmp_path, fake_load, monkeypatch, strict_device_to_host):
+    from jaxgan import step as step_lib
+
+    make = step_lib.make_train_step
+
+    def syncing_step(cfg, mesh, **kwargs):
+        inner = make(cfg, mesh, **kwargs)
+
+        def train_step(state, batch):
+            state, metrics = inner(state, batch)
+            float(metrics["d_loss"])  # what a careless loop does: pull a metric to the host every step
+            return state, metrics
+
+        return train_step
+
+    monkeypatch.setattr(step_lib, "make_train_step", syncing_step)
+    with pytest.raises(Exception, match="[Dd]isallowed"):
+        train.train(tiny_config(steps=2, log_every=2), tmp_path / "w", progress=False)
 
 
 def test_keeps_the_last_k_checkpoints(tmp_path, fake_load):

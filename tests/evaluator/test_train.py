@@ -11,8 +11,8 @@ def _flat(variables):
     return np.concatenate([np.ravel(x) for x in jax.tree.leaves(variables)])
 
 
-def test_learns_and_is_deterministic(small_images):
-    images, labels = small_images[0][:256], small_images[1][:256]
+def test_learns_and_is_deterministic(cifar_train):
+    images, labels = cifar_train[0][:256], cifar_train[1][:256]
     lines = []
     _, v1, _ = evaluator_train.train_evaluator(images, labels, TINY, log=lines.append)
     _, v2, _ = evaluator_train.train_evaluator(images, labels, TINY, log=lambda s: None)
