@@ -6,8 +6,9 @@ discriminator (Miyato & Koyama 2018), hinge loss, EMA generator. Sample with a c
     jaxgan sample --workdir runs/cgan --mix horse=0.7,bird=0.3 --truncation 1.0 --out pegasi.png
 """
 from jaxgan.config import Config
+from jaxgan.experiments import dcgan
 
 
 def get_config() -> Config:
-    return Config(model="cdcgan", z_dim=128, g_width=64, d_width=64, num_classes=10, loss="hinge", batch_size=64,
-                  lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, n_dis=1, ema_decay=0.999, steps=15000)
+    """`dcgan`'s sizes and optimiser with the conditional model and the hinge loss."""
+    return dcgan.get_config().replace(model="cdcgan", num_classes=10, loss="hinge", steps=15000)

@@ -4,8 +4,9 @@ five D updates per G update, Adam(2e-4, 0, 0.9). Sized for an accelerator; on a 
     jaxgan train sngan --workdir runs/sngan --steps 50000
 """
 from jaxgan.config import Config
+from jaxgan.experiments import dcgan
 
 
 def get_config() -> Config:
-    return Config(model="sngan", z_dim=128, g_width=256, d_width=128, loss="hinge", batch_size=64,
-                  lr_g=2e-4, lr_d=2e-4, beta1=0.0, beta2=0.9, n_dis=5, ema_decay=0.9999, steps=50000)
+    return dcgan.get_config().replace(model="sngan", g_width=256, d_width=128, loss="hinge", beta1=0.0, beta2=0.9,
+                                      n_dis=5, ema_decay=0.9999, steps=50000)

@@ -5,13 +5,14 @@
     state = jaxgan.train.train(cfg, "runs/dcgan", data_dir="../shared/tensorflow_datasets")
     images, labels = jaxgan.sampling.sample(cfg, state, n=64, seed=0)
 
-The README's "Use the library from JAX code" shows the pure step in a loop of your own.
+The README's "Use the library from JAX code" shows the pure step in a loop of your own, "Add your own model or
+loss" the registries (`jaxgan.models.register`, `jaxgan.losses.register`); docs/API.md lists every public function.
 """
-from jaxgan import checkpoint, config, data, errors, losses, models, parallel, sampling, state, step, train
+from jaxgan import checkpoint, config, data, errors, losses, models, parallel, run, sampling, state, step, train
 from jaxgan.config import Config, load_experiment
 from jaxgan.errors import UserError
 from jaxgan.state import GANState
 
 __version__ = "0.1.0"
 __all__ = ["Config", "GANState", "UserError", "checkpoint", "config", "data", "errors", "load_experiment", "losses",
-           "models", "parallel", "sampling", "state", "step", "train"]
+           "models", "parallel", "run", "sampling", "state", "step", "train"]

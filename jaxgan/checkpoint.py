@@ -66,22 +66,35 @@ class Checkpointer:
             self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
 
     def latest_step(self) -> int | None:
-        """The newest checkpoint's step, or None when there is none."""
+        """The newest checkpoint's step.
+
+        Returns:
+          The step, or None when there is no checkpoint.
+        """
         return self._manager.latest_step()
 
     def all_steps(self) -> list[int]:
-        """The steps of the checkpoints on disk."""
+        """The steps of the checkpoints on disk.
+
+        Returns:
+          A list of steps.
+        """
         return list(self._manager.all_steps())
 
-    def save(self, step: int, state: state_lib.GANState):
-        """Starts saving `state` as checkpoint `step` (asynchronously; `wait` for it)."""
+    def save(self, step: int, state: state_lib.GANState) -> None:
+        """Starts saving `state` as checkpoint `step`; the files are written in the background (`wait` for them).
+
+        Args:
+          step: the checkpoint's number (the training step).
+          state: the `GANState` to save.
+        """
         self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
 
-    def wait(self):
+    def wait(self) -> None:
         """Blocks until every save started has reached the disk."""
         self._manager.wait_until_finished()
 
-    def close(self):
+    def close(self) -> None:
         """Waits for the saves and releases the manager."""
         self._manager.close()
 
@@ -115,6 +128,17 @@ class Checkpointer:
                             f"it was left as it is: move it aside to resume from an earlier checkpoint") from None
 
     def restore_latest(self, cfg: Config, mesh) -> state_lib.GANState | None:
-        """The newest checkpoint (see `restore`), or None when there is none."""
+        """The newest checkpoint, replicated over `mesh`.
+
+        Args:
+          cfg: the run's config.
+          mesh: the mesh to place the state on.
+
+        Returns:
+          The `GANState`, or None when there is no checkpoint.
+
+        Raises:
+          UserError: the newest checkpoint cannot be read.
+        """
         step = self.latest_step()
         return None if step is None else self.restore(step, cfg, mesh)

@@ -77,10 +77,30 @@ class Config:
         _validate(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The config as JSON-ready values.
+
+        Returns:
+          {key: value} for every field, tuples as lists.
+        """
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
     def replace(self, **changes) -> "Config":
+        """A copy with some keys changed, validated like a new config.
+
+        Args:
+          **changes: key=value pairs; strings are parsed as `--set` parses them.
+
+        Returns:
+          The new `Config`.
+
+        Raises:
+          UserError: an unknown key or a bad value, naming the key.
+
+        Example:
+          >>> Config().replace(lr_g="1e-4").lr_g
+          0.0001
+        """
         unknown = sorted(set(changes) - _HINTS.keys())
         if unknown:
             raise UserError(f"unknown config key '{unknown[0]}' (known keys: {', '.join(_HINTS)})")
@@ -88,6 +108,17 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "Config":
+        """A config from a dict such as config.json's.
+
+        Args:
+          values: {key: value}; missing keys take their defaults.
+
+        Returns:
+          The validated `Config`.
+
+        Raises:
+          UserError: an unknown key or a bad value, naming the key.
+        """
         return cls().replace(**values)
 
     @property
@@ -172,7 +203,21 @@ def _validate(c: Config):
 
 
 def parse_overrides(items: list[str]) -> dict[str, str]:
-    """`["lr_g=1e-4", "classes=horse,bird"]` -> `{"lr_g": "1e-4", "classes": "horse,bird"}`."""
+    """Splits `--set` style overrides into a dict (values stay strings; `Config.replace` parses them).
+
+    Args:
+      items: strings "key=value".
+
+    Returns:
+      {key: value}.
+
+    Raises:
+      UserError: an item without "=".
+
+    Example:
+      >>> parse_overrides(["lr_g=1e-4", "classes=horse,bird"])
+      {'lr_g': '1e-4', 'classes': 'horse,bird'}
+    """
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -266,11 +311,28 @@ def code_origins(cfg: Config) -> dict[str, str]:
     return {key: str(path) for key, path in found.items() if path is not None}
 
 
-def save_json(cfg: Config, path: pathlib.Path):
+def save_json(cfg: Config, path: pathlib.Path) -> None:
+    """Writes the config as JSON (what config.json holds).
+
+    Args:
+      cfg: the config.
+      path: the file.
+    """
     path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
 
 
 def load_json(path: pathlib.Path) -> Config:
+    """Reads a config written by `save_json`.
+
+    Args:
+      path: the file.
+
+    Returns:
+      The validated `Config`.
+
+    Raises:
+      UserError: the file is unreadable or holds a bad key or value.
+    """
     try:
         values = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
@@ -279,4 +341,15 @@ def load_json(path: pathlib.Path) -> Config:
 
 
 def differing_keys(a: Config, b: Config, ignore=RUNTIME_KEYS) -> list[str]:
+    """The keys on which two configs differ, apart from `ignore` (by default the runtime keys, which a resumed run
+    may change).
+
+    Args:
+      a: a config.
+      b: another.
+      ignore: keys not compared.
+
+    Returns:
+      Key names, in field order.
+    """
     return [k for k in _HINTS if k not in ignore and getattr(a, k) != getattr(b, k)]

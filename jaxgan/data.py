@@ -31,8 +31,11 @@ HOW_TO_GET = ("pass --data-dir (or set TFDS_DATA_DIR) to a tensorflow-datasets f
 
 
 def cache_dir() -> pathlib.Path:
-    """Where jaxgan keeps what it can recompute (decoded splits, reference statistics): $JAXGAN_CACHE, else
-    ~/.cache/jaxgan."""
+    """Where jaxgan keeps what it can recompute (decoded splits, reference statistics).
+
+    Returns:
+      $JAXGAN_CACHE, else ~/.cache/jaxgan.
+    """
     return pathlib.Path(os.environ.get("JAXGAN_CACHE") or pathlib.Path.home() / ".cache" / "jaxgan")
 
 
@@ -48,15 +51,31 @@ def _decoded_cache(where: pathlib.Path, split: str) -> pathlib.Path | None:
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None) -> pathlib.Path | None:
-    """--data-dir, else $TFDS_DATA_DIR, else None (tfds' own default, which downloads when online)."""
+    """The tensorflow-datasets folder to read.
+
+    Args:
+      data_dir: a folder given by the user, or None.
+
+    Returns:
+      `data_dir`, else $TFDS_DATA_DIR, else None (tfds' own default, which downloads when online).
+    """
     data_dir = data_dir or os.environ.get("TFDS_DATA_DIR")
     return pathlib.Path(data_dir).expanduser() if data_dir else None
 
 
 def load_cifar10(split: str = "train", data_dir=None, classes: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 32, 32, 3), labels int32 (N,)) in the stored order; `classes` keeps only those names.
+    """A CIFAR-10 split, decoded (and cached in `cache_dir()` for the next time).
 
-    Raises `UserError` with one line saying where it looked when the data is missing or incomplete.
+    Args:
+      split: "train" or "test".
+      data_dir: tensorflow-datasets folder holding cifar10 3.0.2 (None: $TFDS_DATA_DIR, else tfds' default).
+      classes: keep only these class names (empty: all ten).
+
+    Returns:
+      (images uint8 (N, 32, 32, 3), labels int32 (N,) CIFAR-10 ids), in the stored order.
+
+    Raises:
+      UserError: one line saying where it looked, when the data is missing or incomplete; an unknown class or split.
     """
     import tensorflow_datasets as tfds  # imported here: it is slow to import and only the loader needs it
     from absl import logging as absl_logging
@@ -129,12 +148,26 @@ def _read_all(source, n: int, chunk: int = 2500) -> tuple[np.ndarray, np.ndarray
 
 
 def to_float(images: jax.Array) -> jax.Array:
-    """uint8 [0, 255] -> float32 [-1, 1]."""
+    """Pixels as the models see them.
+
+    Args:
+      images: uint8 [0, 255], any shape.
+
+    Returns:
+      float32 in [-1, 1].
+    """
     return images.astype(jnp.float32) / 127.5 - 1.0
 
 
 def to_uint8(images: jax.Array) -> jax.Array:
-    """float [-1, 1] -> uint8 [0, 255], rounding to nearest."""
+    """Model outputs as pixels.
+
+    Args:
+      images: float in [-1, 1] (values outside are clipped).
+
+    Returns:
+      uint8 in [0, 255], rounded to nearest.
+    """
     return jnp.clip(jnp.round((images + 1.0) * 127.5), 0, 255).astype(jnp.uint8)
 
 
@@ -145,6 +178,14 @@ class Batches:
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, n_dis: int, key: jax.Array, mesh):
+        """Args:
+          images: uint8 (N, 32, 32, 3), copied to every device once.
+          labels: int (N,).
+          batch_size: the global batch (split over the mesh).
+          n_dis: real batches per step (one per D update).
+          key: the data key (`state.root_key(cfg, KEY_DATA)`); epoch e's order is drawn from fold_in(key, e).
+          mesh: the data-parallel mesh.
+        """
         per_step = batch_size * n_dis
         if len(images) < per_step:
             raise UserError(f"the dataset has {len(images)} images, fewer than one step needs ({per_step})")

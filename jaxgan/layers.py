@@ -21,18 +21,24 @@ import jax.numpy as jnp
 _DN = ("NHWC", "HWIO", "NHWC")
 
 
-def conv2x2(x: jax.Array, kernel: jax.Array) -> jax.Array:
-    """2x2 'VALID' stride-1 convolution, NHWC x HWIO kernel (2, 2, C_in, C_out)."""
-    return _conv2x2(x, kernel)
+def _conv_with_matmul_kernel_grad(padding: str, kernel_grad):
+    """A stride-1 NHWC x HWIO convolution whose weight gradient is `kernel_grad(x, dy)` (matmuls) instead of XLA's
+    weight-gradient convolution; the input gradient stays XLA's, which is fast for these shapes."""
 
+    @jax.custom_vjp
+    def conv(x, kernel):
+        return jax.lax.conv_general_dilated(x, kernel, (1, 1), padding, dimension_numbers=_DN)
 
-@jax.custom_vjp
-def _conv2x2(x, kernel):
-    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "VALID", dimension_numbers=_DN)
+    def fwd(x, kernel):
+        return conv(x, kernel), (x, kernel)
 
+    def bwd(residuals, dy):
+        x, kernel = residuals
+        dx = jax.vjp(lambda x: conv.fun(x, kernel), x)[1](dy)[0]
+        return dx, kernel_grad(x, dy).astype(kernel.dtype)
 
-def _conv2x2_fwd(x, kernel):
-    return _conv2x2(x, kernel), (x, kernel)
+    conv.defvjp(fwd, bwd)
+    return conv
 
 
 def _conv2x2_kernel_grad(x, dy):
@@ -54,41 +60,27 @@ def _conv2x2_kernel_grad(x, dy):
     return dk.reshape(c_in, 2, 2, c_out).transpose(1, 2, 0, 3)
 
 
-def _conv2x2_bwd(residuals, dy):
-    x, kernel = residuals
-    dx = jax.vjp(lambda x: _conv2x2.fun(x, kernel), x)[1](dy)[0]  # XLA's input gradient is fast here
-    return dx, _conv2x2_kernel_grad(x, dy).astype(kernel.dtype)
+def _conv3x3_kernel_grad(x, dy):
+    """The 3x3 'SAME' weight gradient as nine matmuls of the padded input's shifted slices against dy."""
+    _, h, w, c_out = dy.shape
+    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    dy2 = dy.reshape(-1, c_out)
+    return jnp.stack([jnp.stack([jnp.einsum("nk,no->ko", xp[:, a:a + h, b:b + w, :].reshape(-1, x.shape[-1]), dy2)
+                                 for b in range(3)]) for a in range(3)])
 
 
-_conv2x2.defvjp(_conv2x2_fwd, _conv2x2_bwd)
+_conv2x2 = _conv_with_matmul_kernel_grad("VALID", _conv2x2_kernel_grad)
+_conv3x3 = _conv_with_matmul_kernel_grad("SAME", _conv3x3_kernel_grad)
+
+
+def conv2x2(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """2x2 'VALID' stride-1 convolution, NHWC x HWIO kernel (2, 2, C_in, C_out), weight gradient as matmuls."""
+    return _conv2x2(x, kernel)
 
 
 def conv3x3(x: jax.Array, kernel: jax.Array) -> jax.Array:
-    """3x3 'SAME' stride-1 convolution, NHWC x HWIO kernel, whose weight gradient is nine matmuls (see conv2x2)."""
+    """3x3 'SAME' stride-1 convolution, NHWC x HWIO kernel, whose weight gradient is nine matmuls."""
     return _conv3x3(x, kernel)
-
-
-@jax.custom_vjp
-def _conv3x3(x, kernel):
-    return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DN)
-
-
-def _conv3x3_fwd(x, kernel):
-    return _conv3x3(x, kernel), (x, kernel)
-
-
-def _conv3x3_bwd(residuals, dy):
-    x, kernel = residuals
-    _, h, w, c_out = dy.shape
-    dx = jax.vjp(lambda x: _conv3x3.fun(x, kernel), x)[1](dy)[0]
-    xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
-    dy2 = dy.reshape(-1, c_out)
-    dk = jnp.stack([jnp.stack([jnp.einsum("nk,no->ko", xp[:, a:a + h, b:b + w, :].reshape(-1, x.shape[-1]), dy2)
-                               for b in range(3)]) for a in range(3)])
-    return dx, dk.astype(kernel.dtype)
-
-
-_conv3x3.defvjp(_conv3x3_fwd, _conv3x3_bwd)
 
 
 class Conv3x3(nn.Module):

@@ -42,11 +42,8 @@ def register(name: str, d_loss_fn: DLoss, g_loss_fn: GLoss) -> None:
       d_loss_fn: `(real_logits (N,), fake_logits (N,)) -> scalar`, minimised by D; pure and jittable.
       g_loss_fn: `fake_logits (N,) -> scalar`, minimised by G; pure and jittable.
 
-    Returns:
-      None.
-
     Raises:
-      UserError: the name is taken by another pair, or is not a plain identifier.
+      UserError: `name` already names another objective, or is not a plain identifier.
 
     Example:
       >>> import jax.numpy as jnp

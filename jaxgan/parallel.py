@@ -20,22 +20,59 @@ STEPS_BATCH = P(None, AXIS)  # (n_dis, batch, ...): second axis split
 
 
 def make_mesh(devices=None) -> Mesh:
+    """A one-axis data-parallel mesh.
+
+    Args:
+      devices: the devices (default: all local ones).
+
+    Returns:
+      A `Mesh` whose one axis is `AXIS`.
+    """
     devices = jax.local_devices() if devices is None else list(devices)
     return Mesh(np.array(devices), (AXIS,))
 
 
 def replicate(tree, mesh: Mesh):
+    """A copy of `tree` on every device of `mesh`.
+
+    Args:
+      tree: a pytree of arrays (a `GANState`).
+      mesh: the mesh.
+
+    Returns:
+      The replicated pytree.
+    """
     return jax.device_put(tree, NamedSharding(mesh, REPLICATED))
 
 
 def data_parallel(fn, mesh: Mesh, in_specs, out_specs):
+    """`fn` written per device (pmap semantics) mapped over `mesh`.
+
+    Args:
+      fn: the per-device function; it reduces across devices explicitly (`jax.lax.pmean(x, AXIS)`).
+      mesh: the mesh.
+      in_specs: a PartitionSpec per argument (`REPLICATED`, `BATCH`, `STEPS_BATCH`).
+      out_specs: a PartitionSpec per output.
+
+    Returns:
+      The mapped function (jit it).
+    """
     # check_vma=False keeps pmap's semantics: values are per-device unless reduced explicitly, and the transpose
     # of pmean is pmean, so "pmean the local gradients" gives exactly the gradient of the global batch, batch norm
     # statistics included (tests/test_parallel.py checks this against one device).
     return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
 
 
-def check_batch_divides(batch_size: int, mesh: Mesh):
+def check_batch_divides(batch_size: int, mesh: Mesh) -> None:
+    """Checks that the global batch splits evenly over the mesh.
+
+    Args:
+      batch_size: the global batch.
+      mesh: the mesh.
+
+    Raises:
+      UserError: naming the config key, when it does not.
+    """
     from jaxgan.errors import UserError
 
     if batch_size % mesh.size:

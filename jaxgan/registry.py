@@ -66,9 +66,6 @@ class Registry(Generic[T]):
           caller_file: `__file__` of the module registering it; a file outside the jaxgan package that is not an
             experiment being loaded becomes the origin.
 
-        Returns:
-          None.
-
         Raises:
           UserError: the name is not a plain identifier, or is taken by a different implementation.
         """

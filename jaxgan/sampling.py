@@ -36,8 +36,19 @@ def latents(seed: int, start: int, count: int, z_dim: int, truncation=None) -> j
 
 
 def parse_mix(text: str, cfg: Config) -> np.ndarray:
-    """`"horse=0.6,bird=0.4"` -> mixture weights over the model's classes, (C,); with `|` between LEVELS parts
-    (`"horse=1|horse=0.5,bird=0.5|bird=1"`: coarse to fine blocks) -> (LEVELS, C). UserError on any mistake."""
+    """Class mixture weights from text, for generators that mix classes.
+
+    Args:
+      text: "horse=0.6,bird=0.4", or LEVELS such mixtures separated by "|" for the generator's blocks, coarse to
+        fine ("horse=1|horse=0.5,bird=0.5|bird=1").
+      cfg: the run's config (its classes and model).
+
+    Returns:
+      float32 weights over the model's classes: (C,), or (LEVELS, C) with "|".
+
+    Raises:
+      UserError: an unconditional or non-mixing model, an unknown class, bad syntax, weights not summing to 1.
+    """
     from jaxgan.config import CIFAR10_CLASSES
     from jaxgan.errors import UserError
     from jaxgan.models.biggan import LEVELS
@@ -84,13 +95,31 @@ def _generator(cfg: Config):
 
 
 def default_labels(cfg: Config, n: int) -> np.ndarray | None:
-    """Class i % num_classes for sample i: every class equally often, in a fixed order."""
+    """The labels `sample` gives when none are asked for: class i % num_classes for sample i.
+
+    Args:
+      cfg: the run's config.
+      n: how many.
+
+    Returns:
+      int32 (n,), or None for an unconditional model.
+    """
     return (np.arange(n) % cfg.num_classes).astype(np.int32) if cfg.num_classes else None
 
 
 def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True) -> np.ndarray:
-    """uint8 images of given latents `z` (B, z_dim) and class input `y` (labels or mixtures, as in `sample`): for
-    interpolations. One compile per batch shape."""
+    """Images of given latents (for interpolations); one compile per batch shape.
+
+    Args:
+      cfg: the run's config.
+      state: the trained `GANState`.
+      z: latents (B, z_dim).
+      y: class labels (B,) or mixtures (B, C) / (B, LEVELS, C), as in `sample`; None for unconditional models.
+      use_ema: sample the EMA generator (else G itself).
+
+    Returns:
+      uint8 (B, 32, 32, 3).
+    """
     net = state.ema if use_ema else state.g  # the EMA generator or G itself
     params, stats = net.params, net.stats
     y = jnp.zeros((len(z),), jnp.int32) if y is None else jnp.asarray(y)
@@ -100,11 +129,22 @@ def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True) -> n
 def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, batch_size: int = 500,
            use_ema: bool = True, truncation: float | None = None, first: int = 0
            ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Images `first`..`first`+n-1 of `seed` (uint8, NHWC) from the EMA generator (or G with `use_ema=False`), and
-    their labels.
+    """Images `first`..`first`+n-1 of `seed`: image i depends only on (seed, i), whatever the batch size.
 
-    `labels`: int class ids (n,) of the model's classes, or (biggan, cdcgan) mixture weights (n, C) or (n, LEVELS, C);
-    default: every class in turn. `truncation`: cut the latents to [-t, t] (less variety, more typical images).
+    Args:
+      cfg: the run's config.
+      state: the trained `GANState`.
+      n: how many images.
+      seed: the sampling seed.
+      labels: int class ids (n,) of the model's classes, or (mixable models) mixture weights (n, C) or
+        (n, LEVELS, C); default: every class in turn.
+      batch_size: images per generator call (memory, not results).
+      use_ema: sample the EMA generator (else G itself).
+      truncation: cut the latents to [-t, t] (less variety, more typical images).
+      first: index of the first image.
+
+    Returns:
+      (images uint8 (n, 32, 32, 3), labels as used or None for unconditional models).
     """
     generate = _generator(cfg)
     net = state.ema if use_ema else state.g  # the EMA generator or G itself
@@ -129,7 +169,16 @@ def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, bat
 
 
 def grid(images: np.ndarray, ncol: int | None = None, pad: int = 2) -> np.ndarray:
-    """(N, H, W, 3) uint8 -> one (rows*(H+pad)+pad, cols*(W+pad)+pad, 3) image on a white background."""
+    """Images tiled on a white background.
+
+    Args:
+      images: uint8 (N, H, W, 3).
+      ncol: columns (default: a square).
+      pad: pixels between and around images.
+
+    Returns:
+      uint8 (rows*(H+pad)+pad, cols*(W+pad)+pad, 3).
+    """
     n, h, w, c = images.shape
     ncol = ncol or math.ceil(math.sqrt(n))
     nrow = math.ceil(n / ncol)
@@ -141,8 +190,17 @@ def grid(images: np.ndarray, ncol: int | None = None, pad: int = 2) -> np.ndarra
 
 
 def save_grid(images: np.ndarray, path: str | pathlib.Path, ncol: int | None = None, scale: int = 1) -> np.ndarray:
-    """A PNG grid of `images`; a single image is saved as it is (no border), pixel for pixel. Returns the grid
-    (before `scale`)."""
+    """Saves a PNG grid of `images`; a single image is saved as it is (no border), pixel for pixel.
+
+    Args:
+      images: uint8 (N, H, W, 3).
+      path: the PNG file.
+      ncol: columns (default: a square).
+      scale: enlarge by this factor (nearest neighbour).
+
+    Returns:
+      The grid before scaling, uint8.
+    """
     from PIL import Image
 
     picture = images[0] if len(images) == 1 else grid(images, ncol)

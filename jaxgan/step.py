@@ -81,10 +81,12 @@ class Networks:
 
     @property
     def compute_dtype(self):
+        """The dtype G and D compute in (`cfg.compute_dtype`)."""
         return jnp.dtype(self.cfg.compute_dtype)
 
     @property
     def mixed(self) -> bool:
+        """Whether they compute in another dtype than their float32 parameters."""
         return self.compute_dtype != jnp.float32
 
 

@@ -41,7 +41,7 @@ def test_cli(tmp_path, capsys):
     out = tmp_path / "g.svg"
     assert cli.main(["diagram", "--experiment", "pegasus", "--out", str(out)]) == 0
     assert "Generator" in _texts(out.read_text())
-    for args, words in ([["--experiment", "cgan", "--out", str(tmp_path / "g.png")], "SVG"],
+    for args, words in ([["--experiment", "cgan", "--out", str(tmp_path / "g.png")], ".svg"],
                         [["--workdir", str(tmp_path), "--out", str(out)], "not a jaxgan run folder"],
                         [["--out", str(out)], "either"]):
         capsys.readouterr()

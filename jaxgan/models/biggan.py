@@ -19,7 +19,7 @@ import jax.numpy as jnp
 from jaxgan.layers import UpsampleConv, upsample_nearest
 from jaxgan.models import dcgan, resnet
 from jaxgan.models.dcgan import BN_MOMENTUM, batch_norm
-from jaxgan.models.spec import register
+from jaxgan.models.spec import GeneratorModule, register
 
 LEVELS = 3  # one class mixture per up-block: 4->8 (coarse layout), 8->16, 16->32 (fine detail)
 
@@ -76,11 +76,18 @@ def level_conditions(module: nn.Module, z, y) -> list[jax.Array]:
     return [jnp.concatenate([z, weights[:, level] @ table], axis=-1) for level in range(LEVELS)]
 
 
-class Generator(nn.Module):
-    width: int = 128
+class ConditionalGenerator(GeneratorModule):
+    """A generator conditioned through a shared class embedding: subclasses define `__call__` and read
+    `level_conditions(self, z, y)`."""
+
     num_classes: int = 10
     embed_dim: int = 128
-    axis_name: str | None = None
+
+
+class Generator(ConditionalGenerator):
+    """BigGAN-style residual generator: a conditional up-block per resolution."""
+
+    width: int = 128
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
@@ -92,14 +99,9 @@ class Generator(nn.Module):
         return jnp.tanh(nn.Conv(3, (3, 3))(x))
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(ConditionalGenerator):
     """The DCGAN generator's body with BigGAN conditioning: one conditional batch norm per resolution (4, 8, 16),
     each reading its own level's class mixture."""
-
-    width: int = 64
-    num_classes: int = 10
-    embed_dim: int = 128
-    axis_name: str | None = None
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):

@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxgan.layers import SNConv, SNDense, UpsampleConv
-from jaxgan.models.spec import register
+from jaxgan.models.spec import DiscriminatorModule, GeneratorModule, register
 
 BN_MOMENTUM = 0.9  # PyTorch's 0.1
 
@@ -41,10 +41,8 @@ def logit_head(h, y, num_classes, dropout, train, linear=None):
     return logit + jnp.sum(nn.Embed(num_classes, h.shape[-1], name="class_projection")(y) * h, axis=-1)
 
 
-class Generator(nn.Module):
-    width: int = 64
-    num_classes: int = 0
-    axis_name: str | None = None  # the data-parallel axis batch norm averages its statistics over
+class Generator(GeneratorModule):
+    """DCGAN's generator (see the module docstring)."""
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
@@ -57,11 +55,8 @@ class Generator(nn.Module):
         return jnp.tanh(UpsampleConv(3)(x))
 
 
-class Discriminator(nn.Module):
-    width: int = 64
-    num_classes: int = 0
-    dropout: float = 0.0
-    axis_name: str | None = None
+class Discriminator(DiscriminatorModule):
+    """DCGAN's discriminator (see the module docstring)."""
 
     @nn.compact
     def __call__(self, x, y=None, train: bool = True):
@@ -72,15 +67,10 @@ class Discriminator(nn.Module):
         return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train)
 
 
-class SNDiscriminator(nn.Module):
+class SNDiscriminator(DiscriminatorModule):
     """The DCGAN discriminator with spectral normalisation instead of batch norm (Miyato et al. 2018, whose CIFAR
     "standard CNN" this trims to DCGAN's three strided convs for CPU budgets), LeakyReLU 0.1, and the projection
-    head for conditional models: pair with the hinge loss."""
-
-    width: int = 64
-    num_classes: int = 0
-    dropout: float = 0.0
-    axis_name: str | None = None  # unused: no batch statistics to share
+    head for conditional models: pair with the hinge loss. (`axis_name` is unused: no batch statistics to share.)"""
 
     @nn.compact
     def __call__(self, x, y=None, train: bool = True):
@@ -90,12 +80,10 @@ class SNDiscriminator(nn.Module):
                           linear=lambda h: SNDense(1)(h, train))
 
 
-class TutorialGenerator(nn.Module):
+class TutorialGenerator(GeneratorModule):
     """Keras DCGAN-for-CIFAR-10 tutorial: Dense 4x4x256, three 4x4 stride-2 transposed convs, 3x3 conv, tanh."""
 
     width: int = 128
-    num_classes: int = 0
-    axis_name: str | None = None
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
@@ -106,13 +94,10 @@ class TutorialGenerator(nn.Module):
         return jnp.tanh(nn.Conv(3, (3, 3))(x))
 
 
-class TutorialDiscriminator(nn.Module):
+class TutorialDiscriminator(DiscriminatorModule):
     """Keras tutorial D: conv 64, three 3x3 stride-2 convs 128/128/256, LeakyReLU 0.2, dropout 0.4, dense."""
 
-    width: int = 64
-    num_classes: int = 0
     dropout: float = 0.4
-    axis_name: str | None = None
 
     @nn.compact
     def __call__(self, x, y=None, train: bool = True):

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from jaxgan.layers import SNConv, SNDense, UpsampleConv, upsample_nearest
 from jaxgan.models.dcgan import batch_norm, logit_head, with_class_embedding
-from jaxgan.models.spec import register
+from jaxgan.models.spec import DiscriminatorModule, GeneratorModule, register
 
 
 def _avg_pool(x):
@@ -33,10 +33,10 @@ class GBlock(nn.Module):
         return h + upsample_nearest(nn.Conv(self.features, (1, 1), use_bias=False)(x))
 
 
-class Generator(nn.Module):
+class Generator(GeneratorModule):
+    """SNGAN's residual generator: three up-blocks of `width` channels."""
+
     width: int = 256
-    num_classes: int = 0
-    axis_name: str | None = None
 
     @nn.compact
     def __call__(self, z, y=None, train: bool = True):
@@ -69,11 +69,10 @@ class DBlock(nn.Module):
         return h + shortcut
 
 
-class Discriminator(nn.Module):
+class Discriminator(DiscriminatorModule):
+    """SNGAN's spectrally normalised residual discriminator, with the projection head for conditional models."""
+
     width: int = 128
-    num_classes: int = 0
-    dropout: float = 0.0
-    axis_name: str | None = None
 
     @nn.compact
     def __call__(self, x, y=None, train: bool = True):

@@ -19,7 +19,28 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import flax.linen as nn
+
 from jaxgan import registry
+
+
+class GeneratorModule(nn.Module):
+    """The generator protocol's constructor keywords, as a base class (optional: any module taking them will do).
+    Subclasses change the defaults they need and define `__call__(self, z, y=None, train=True)`."""
+
+    width: int = 64
+    num_classes: int = 0
+    axis_name: str | None = None  # the data-parallel axis batch norm averages its statistics over
+
+
+class DiscriminatorModule(nn.Module):
+    """The discriminator protocol's constructor keywords, as a base class (optional, like `GeneratorModule`).
+    Subclasses define `__call__(self, x, y=None, train=True)` returning one logit per image."""
+
+    width: int = 64
+    num_classes: int = 0
+    dropout: float = 0.0
+    axis_name: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +63,6 @@ def register(name: str, generator_cls, discriminator_cls, mixable: bool = False)
       generator_cls: a Flax module class following the protocol above.
       discriminator_cls: a Flax module class following the protocol above.
       mixable: the generator takes class mixtures through a shared embedding (needs `num_classes > 0`).
-
-    Returns:
-      None.
 
     Raises:
       UserError: the name is taken by another pair, or is not a plain identifier.
