@@ -19,7 +19,7 @@ import pathlib
 import typing
 from typing import Any
 
-from jaxgan import losses, models, registry
+from jaxgan import augment, losses, models, registry
 from jaxgan.errors import UserError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -56,6 +56,9 @@ class Config:
     # optimizer states, statistics, losses and sampling stay float32. On XLA:CPU bfloat16 does not pay.
     compute_dtype: str = "float32"
     ema_decay: float = 0.999  # EMA of the generator's weights, used for sampling (0: off)
+    # Augmentation (jaxgan/augment.py): "flip" mirrors real images; "color", "translation", "cutout" (DiffAugment)
+    # transform every image D sees, real and fake, in both updates. "" : none.
+    augment: str = ""
     # The coursework's training tips.
     pretrain_d_steps: int = 0  # steps of D-only training against a fixed G before G starts
     balance: bool = False  # keep D and G at similar skill using D's accuracy on fakes
@@ -176,6 +179,10 @@ def _validate(c: Config):
         object.__setattr__(c, key, _coerce(key, getattr(c, key)))
     _check(c.model in models.names(), "model", f"must be a registered model ({', '.join(models.names())})", c.model)
     _check(c.loss in losses.names(), "loss", f"must be a registered loss ({', '.join(losses.names())})", c.loss)
+    try:
+        augment.parse(c.augment)
+    except ValueError as e:
+        raise UserError(f"config key 'augment': {e}") from None
     _check(c.compute_dtype in COMPUTE_DTYPES, "compute_dtype", f"must be one of {', '.join(COMPUTE_DTYPES)}",
            c.compute_dtype)
     for key in ("z_dim", "g_width", "d_width", "batch_size", "n_dis", "steps", "log_every", "checkpoint_every",

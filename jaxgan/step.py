@@ -31,13 +31,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgan import data, losses, models, parallel
+from jaxgan import augment, data, losses, models, parallel
 from jaxgan.config import Config
 from jaxgan.state import EMAState, GANState, NetState, optimizers
 
 AXIS = parallel.AXIS
 # Purposes of the keys folded from a step's key.
-KEY_Z, KEY_Y, KEY_DEVICE = 0, 1, 2
+KEY_Z, KEY_Y, KEY_DEVICE, KEY_AUGMENT = 0, 1, 2, 3
+# Purposes folded into the augmentation key: per image of the global batch, for each place images are augmented.
+AUG_FLIP, AUG_D_REAL, AUG_D_FAKE, AUG_G_FAKE = 0, 1, 2, 3
 BALANCE_SMOOTHING = 0.9
 EMA_WARMUP = 10  # EMA decay ramps as (1 + n) / (EMA_WARMUP + n) so early samples are not pinned to the init
 Metrics = dict[str, jax.Array]
@@ -83,6 +85,16 @@ class Networks:
     def compute_dtype(self):
         """The dtype G and D compute in (`cfg.compute_dtype`)."""
         return jnp.dtype(self.cfg.compute_dtype)
+
+    @property
+    def augmentation(self) -> tuple[str, ...]:
+        """The configured transforms (`augment.parse(cfg.augment)`)."""
+        return augment.parse(self.cfg.augment)
+
+    @property
+    def seen_augmentation(self) -> tuple[str, ...]:
+        """The transforms applied to every image D sees (all configured ones but "flip", which is for reals)."""
+        return tuple(n for n in self.augmentation if n != "flip")
 
     @property
     def mixed(self) -> bool:
@@ -178,7 +190,7 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
 
 
 def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fake: jax.Array, d: NetState,
-             key: jax.Array) -> tuple[NetState, Metrics]:
+             key: jax.Array, transform: Callable[[jax.Array], jax.Array] | None = None) -> tuple[NetState, Metrics]:
     """One generator update through D, with D held fixed by `stop_gradient`.
 
     Args:
@@ -189,6 +201,7 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
       y_fake: their labels (N,).
       d: D's state after this step's D updates.
       key: the dropout key of this evaluation of D.
+      transform: a differentiable map applied to the images before D sees them (augmentation); None: none.
 
     Returns:
       (G's new state, {"g_loss", "g_fake"} averaged over devices).
@@ -196,7 +209,8 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
     fixed_params, fixed_stats = jax.lax.stop_gradient((d.params, d.stats))
 
     def loss_fn(fake):
-        logits, _ = discriminate(nets, fixed_params, fixed_stats, fake, y_fake, key)
+        seen = fake if transform is None else transform(fake)
+        logits, _ = discriminate(nets, fixed_params, fixed_stats, seen, y_fake, key)
         return losses.generator_loss(nets.cfg.loss, logits), logits
 
     (loss, fake_logits), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
@@ -225,6 +239,27 @@ def ema_update(ema: EMAState, g: NetState, g_updates_before: jax.Array, decay: f
     return EMAState(params, stats)
 
 
+def augment_seen(names: tuple[str, ...], aug_key: jax.Array, purpose: int, slot, x: jax.Array) -> jax.Array:
+    """This device's shard of a batch, augmented with one key per image of the global batch.
+
+    Args:
+      names: the transforms (`augment.parse`); empty: `x` is returned as it is.
+      aug_key: the step's augmentation key.
+      purpose: where the images are augmented (AUG_FLIP, AUG_D_REAL, AUG_D_FAKE, AUG_G_FAKE).
+      slot: which D update of the step (may be traced).
+      x: images (b, 32, 32, 3), this device's shard.
+
+    Returns:
+      The augmented images; image j of device k uses fold_in(fold_in(fold_in(aug_key, purpose), slot), k * b + j),
+      so the result does not depend on how many devices share the batch.
+    """
+    if not names:
+        return x
+    b = x.shape[0]
+    key = jax.random.fold_in(jax.random.fold_in(aug_key, purpose), slot)
+    return augment.apply(names, x, augment.image_keys(key, jax.lax.axis_index(AXIS) * b, b))
+
+
 def d_updates_this_step(cfg: Config, d_fake_acc: jax.Array, pretraining: jax.Array) -> jax.Array:
     """How many D updates the step makes: `n_dis`, or with `balance` 0 / n_dis + 1 when D wins / loses too easily.
 
@@ -243,7 +278,7 @@ def d_updates_this_step(cfg: Config, d_fake_acc: jax.Array, pretraining: jax.Arr
     return jnp.where(pretraining, cfg.n_dis, n).astype(jnp.int32)
 
 
-def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last, n_updates, dev_key
+def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key
             ) -> tuple[NetState, Metrics]:
     """All of a step's D updates (`n_dis`, plus the balance control's extra one), G held fixed.
 
@@ -257,14 +292,18 @@ def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last,
       fake_last: G's images of z[-1] (the forward pass whose VJP G's update reuses).
       n_updates: how many of the slots take effect (`d_updates_this_step`).
       dev_key: this device's key of the step; slot i uses fold_in(dev_key, i).
+      aug_key: the step's augmentation key (DiffAugment on every image D sees, when configured).
 
     Returns:
       (D's new state, the last update's metrics).
     """
     cfg = nets.cfg
+    seen = nets.seen_augmentation
 
     def slot(d, i, real_i, y_i, fake_i, y_fake_i):
-        new, m = d_update(nets, d, real_i, y_i, jax.lax.stop_gradient(fake_i), y_fake_i, jax.random.fold_in(dev_key, i))
+        real_i = augment_seen(seen, aug_key, AUG_D_REAL, i, real_i)
+        fake_i = augment_seen(seen, aug_key, AUG_D_FAKE, i, jax.lax.stop_gradient(fake_i))
+        new, m = d_update(nets, d, real_i, y_i, fake_i, y_fake_i, jax.random.fold_in(dev_key, i))
         return _select(i < n_updates, new, d), m
 
     def fresh_slot(d, i):  # the first n_dis - 1 updates generate their own fakes, G fixed
@@ -282,8 +321,8 @@ def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last,
     return d, metrics
 
 
-def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, images, labels, z, y_fake, key
-                    ) -> tuple[GANState, Metrics]:
+def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, images, labels, z, y_fake, key,
+                    aug_key) -> tuple[GANState, Metrics]:
     """One step on one device's shard of the batch (pmap semantics: cross-device means are explicit).
 
     Args:
@@ -295,12 +334,15 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
       z: latents (n_dis, b, z_dim) of this shard.
       y_fake: the fakes' labels (n_dis, b).
       key: the step's device key base (fold_in of the step key); folded with the device index here.
+      aug_key: the step's augmentation key (replicated: images are keyed by their global index).
 
     Returns:
       (the new state, metrics averaged over devices).
     """
     cfg = nets.cfg
     real = data.to_float(images)
+    if "flip" in nets.augmentation:
+        real = jnp.stack([augment_seen(("flip",), aug_key, AUG_FLIP, i, real[i]) for i in range(cfg.n_dis)])
     dev_key = jax.random.fold_in(key, jax.lax.axis_index(AXIS))  # dropout and penalties differ per device
     pretraining = state.step < cfg.pretrain_d_steps
     n_updates = d_updates_this_step(cfg, state.d_fake_acc, pretraining)
@@ -312,12 +354,13 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
 
     d, metrics, d_fake_acc = state.d, {}, state.d_fake_acc
     if "d" in phases:
-        d, metrics = d_phase(nets, state, real, labels, z, y_fake, fake_last, n_updates, dev_key)
+        d, metrics = d_phase(nets, state, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key)
         d_fake_acc = BALANCE_SMOOTHING * d_fake_acc + (1 - BALANCE_SMOOTHING) * metrics["d_fake_acc"]
     g, ema = state.g, state.ema
     if "g" in phases:
+        seen = lambda x: augment_seen(nets.seen_augmentation, aug_key, AUG_G_FAKE, 0, x)
         new_g, g_metrics = g_update(nets, state.g.replace(stats=g_stats), g_vjp, fake_last, y_fake[-1], d,
-                                    jax.random.fold_in(dev_key, n_slots))
+                                    jax.random.fold_in(dev_key, n_slots), seen)
         new_ema = ema_update(state.ema, new_g, state.step - cfg.pretrain_d_steps, cfg.ema_decay)
         g, ema = _select(pretraining, (g, ema), (new_g, new_ema))  # pre-training: G and its EMA stay as they were
         metrics.update(g_metrics)
@@ -344,7 +387,7 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
     sharded = parallel.data_parallel(
         per_device, mesh,
         in_specs=(parallel.REPLICATED, parallel.STEPS_BATCH, parallel.STEPS_BATCH, parallel.STEPS_BATCH,
-                  parallel.STEPS_BATCH, parallel.REPLICATED),
+                  parallel.STEPS_BATCH, parallel.REPLICATED, parallel.REPLICATED),
         out_specs=(parallel.REPLICATED, parallel.REPLICATED))
 
     def train_step(state: GANState, batch: dict[str, jax.Array]):
@@ -352,7 +395,8 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
         shape = (cfg.n_dis, cfg.batch_size)
         z = jax.random.normal(jax.random.fold_in(key, KEY_Z), shape + (cfg.z_dim,))
         y_fake = jax.random.randint(jax.random.fold_in(key, KEY_Y), shape, 0, max(cfg.num_classes, 1))
-        return sharded(state, batch["image"], batch["label"], z, y_fake, jax.random.fold_in(key, KEY_DEVICE))
+        return sharded(state, batch["image"], batch["label"], z, y_fake, jax.random.fold_in(key, KEY_DEVICE),
+                       jax.random.fold_in(key, KEY_AUGMENT))
 
     if max_traces is not None:
         train_step = chex.assert_max_traces(train_step, n=max_traces)

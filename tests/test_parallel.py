@@ -54,3 +54,9 @@ def test_eight_devices_match_one_device_sngan_hinge_n_dis_2():
     r = run_on_8_devices({"model": "sngan", "g_width": 16, "d_width": 16, "loss": "hinge", "n_dis": 2,
                           "batch_size": 16})
     assert r["max_diff"] < 1e-5, r
+
+
+def test_eight_devices_match_one_device_with_augmentation():
+    """Each image's augmentation is keyed by its index in the global batch, not by its device."""
+    r = run_on_8_devices({"batch_size": 32, "augment": "flip,color,translation,cutout"})
+    assert r["max_diff"] < 1e-5, r
