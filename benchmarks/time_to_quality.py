@@ -24,7 +24,11 @@ from jaxgan.metrics import reference
 
 
 def run(name: str, minutes: float, evals: int, samples: int, data_dir, ev, ref, log=print) -> dict:
-    cfg = jaxgan.load_experiment(name)
+    return train_for(jaxgan.load_experiment(name), name, minutes, evals, samples, data_dir, ev, ref, log)[0]
+
+
+def train_for(cfg, name: str, minutes: float, evals: int, samples: int, data_dir, ev, ref, log=print):
+    """Trains `cfg` from scratch for `minutes` of training time, FID-C every minutes / evals; (result, state)."""
     mu, sigma = ref.statistics_of(cfg.class_ids)
     t0 = time.perf_counter()
     mesh = parallel.make_mesh()
@@ -51,7 +55,7 @@ def run(name: str, minutes: float, evals: int, samples: int, data_dir, ev, ref, 
                            "fid_c": round(float(fid_c), 4), "eval_s": round(time.perf_counter() - t, 1)})
             log(f"{name:<16} {elapsed / 60:6.2f} min  step {step:6d}  FID-C {fid_c:8.3f}", flush=True)
     return {"experiment": name, "config": cfg.to_dict(), "budget_minutes": minutes, "data_load_s": round(load_s, 1),
-            "images_per_s": round(step * cfg.batch_size / elapsed, 1), "points": points}
+            "images_per_s": round(step * cfg.batch_size / elapsed, 1), "points": points}, state
 
 
 def plot(results: list[dict], path: pathlib.Path, samples: int):

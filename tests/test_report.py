@@ -98,7 +98,7 @@ def test_report_without_extras_still_builds(tmp_path, small_images):
 
 
 def test_report_mistakes(tmp_path, short_run):
-    assert_one_line_error(jaxgan("report", "--workdir", tmp_path / "nope"), "not a run folder")
+    assert_one_line_error(jaxgan("report", "--workdir", tmp_path / "nope"), "not a jaxgan run folder")
     assert_one_line_error(jaxgan("report", "--workdir", short_run, "--baseline", tmp_path), "metrics.json")
     assert_one_line_error(jaxgan("report", "--workdir", short_run, "--out", tmp_path / "no" / "r.html"),
                           "does not exist")
