@@ -1,12 +1,15 @@
 """The `jaxgan` command line.
 
     jaxgan train EXPERIMENT --workdir DIR [--steps N] [--data-dir DIR] [--set key=value ...]
-    jaxgan sample --workdir DIR [--n 64] [--seed 0] [--first I] [--mix horse=0.7,bird=0.3] [--truncation T]
-                  --out FILE.png|FILE.npz
-    jaxgan eval (--workdir DIR [--n 10000] [--seed S] [--truncation T] | --images FILE.npz) [--out metrics.json]
-    jaxgan pegasus --workdir DIR --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
-    jaxgan diagram (--workdir DIR | --experiment NAME) --out FILE.svg
-    jaxgan report --workdir DIR [--out report.html] [--baseline AE_DIR]
+    jaxgan sample (--workdir DIR | --pretrained NAME) [--n 64] [--seed 0] [--first I] [--mix horse=0.7,bird=0.3]
+                  [--truncation T] --out FILE.png|FILE.npz
+    jaxgan eval (--workdir DIR | --pretrained NAME) [--n 10000] [--seed S] [--truncation T] [--out metrics.json]
+    jaxgan eval --images FILE.npz [--out metrics.json]
+    jaxgan pegasus (--workdir DIR | --pretrained NAME) --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
+    jaxgan diagram (--workdir DIR | --pretrained NAME | --experiment NAME) --out FILE.svg
+    jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR]
+    jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
+    jaxgan export --workdir DIR --out BUNDLE [--name NAME] [--dtype auto|float16|float32]
     jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
     jaxgan experiments
 
@@ -51,6 +54,27 @@ def _cmd_train(args):
     print(f"trained {cfg.steps} steps; samples in {pathlib.Path(args.workdir) / 'samples'}")
 
 
+def _one_source(args):
+    """Checks that exactly one of --workdir / --pretrained is given; returns the CLI words naming it."""
+    if args.workdir is not None and args.pretrained is not None:
+        raise UserError("give --workdir DIR or --pretrained NAME, not both")
+    if args.workdir is None and args.pretrained is None:
+        raise UserError("give --workdir DIR (a run folder) or --pretrained NAME (`jaxgan pretrained` lists them)")
+    if args.pretrained is not None and getattr(args, "checkpoint", "latest") != "latest":
+        raise UserError("--checkpoint goes with --workdir; a pretrained model has one state")
+    return ["--workdir", str(args.workdir)] if args.workdir is not None else ["--pretrained", args.pretrained]
+
+
+def _load(args):
+    """(config, state) of --workdir or --pretrained."""
+    from jaxgan import pretrained, run
+
+    _one_source(args)
+    if args.pretrained is not None:
+        return pretrained.load(args.pretrained)
+    return run.load(args.workdir, args.checkpoint)
+
+
 def _cmd_sample(args):
     import numpy as np
 
@@ -64,7 +88,7 @@ def _cmd_sample(args):
         raise UserError(f"--first must not be negative, got {args.first}")
     if args.truncation is not None and args.truncation <= 0:
         raise UserError(f"--truncation must be positive, got {args.truncation}")
-    cfg, state = run.load(args.workdir, args.checkpoint)
+    cfg, state = _load(args)
     mix = None if args.mix is None else sampling.parse_mix(args.mix, cfg)
     labels = None if mix is None else np.broadcast_to(mix, (args.n,) + mix.shape)
     images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, labels=labels, batch_size=args.batch_size,
@@ -105,8 +129,10 @@ def _cmd_eval(args):
     from jaxgan import evaluation, evaluator as evaluator_lib, run, sampling
     from jaxgan.metrics import reference as reference_lib
 
-    if (args.workdir is None) == (args.images is None):
-        raise UserError("give either --workdir DIR (sample its generator) or --images FILE.npz")
+    if (args.workdir is None and args.pretrained is None) == (args.images is None):
+        raise UserError("give either --workdir DIR or --pretrained NAME (sample its generator), or --images FILE.npz")
+    if args.images is None:
+        _one_source(args)
     if args.truncation is not None and (args.truncation <= 0 or args.images is not None):
         raise UserError("--truncation must be positive and goes with --workdir (it cuts the sampled latents), got "
                         f"{args.truncation}")
@@ -117,20 +143,21 @@ def _cmd_eval(args):
         inception.check_available()
     start = time.perf_counter()
     evaluator = evaluator_lib.load(args.evaluator)
-    if args.workdir is not None:
+    if args.images is None:
         if args.n < evaluation.MIN_IMAGES:
             raise UserError(f"--n must be at least {evaluation.MIN_IMAGES}, got {args.n}")
-        cfg, state = run.load(args.workdir, args.checkpoint)
+        cfg, state = _load(args)
         images, labels = sampling.sample(cfg, state, args.n, seed=args.seed, truncation=args.truncation)
         labels = None if labels is None else np.asarray(cfg.class_ids)[labels]  # model classes -> CIFAR-10 ids
-        source = {"workdir": str(args.workdir), "checkpoint": args.checkpoint, "step": int(state.step), "n": args.n,
-                  "seed": args.seed, "truncation": args.truncation}
+        source = {"workdir": None if args.workdir is None else str(args.workdir), "pretrained": args.pretrained,
+                  "checkpoint": args.checkpoint, "step": int(state.step), "n": args.n, "seed": args.seed,
+                  "truncation": args.truncation}
     else:
         images, labels = load_images_npz(pathlib.Path(args.images))
         source = {"images": str(args.images)}
-    evaluation.check_images(images, labels, args.images or args.workdir)
+    evaluation.check_images(images, labels, args.images or args.workdir or args.pretrained)
     if args.intra_class and labels is None:
-        raise UserError(f"{args.images or args.workdir}: intra-class FID-C needs labels, and these images have "
+        raise UserError(f"{args.images or args.workdir or args.pretrained}: intra-class FID-C needs labels, and these images have "
                         f"none (an unconditional model, or an .npz without 'labels')")
     sampled = time.perf_counter()
     ref = reference_lib.load(evaluator, "train", args.data_dir, log=lambda line: print(line, file=sys.stderr))
@@ -153,7 +180,8 @@ def _cmd_pegasus(args):
 
     if args.budget < pegasus.MIN_BUDGET:
         raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
-    pegasus.run(args.workdir, args.out, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
+    _one_source(args)
+    pegasus.run(args.workdir, args.out, pretrained=args.pretrained, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
                 data_dir=args.data_dir, evaluator_path=args.evaluator, baseline=args.baseline,
                 log=lambda line: print(line, file=sys.stderr))
 
@@ -161,20 +189,30 @@ def _cmd_pegasus(args):
 def _cmd_report(args):
     import time
 
-    from jaxgan import report
+    from jaxgan import pretrained, report
 
     t0 = time.perf_counter()
-    out = report.write(pathlib.Path(args.workdir), args.out, args.baseline)
+    _one_source(args)
+    if args.pretrained is not None:  # never into the installed package: the current folder by default
+        folder = pretrained.locate(args.pretrained)
+        out = report.write(folder, args.out or f"{args.pretrained}_report.html", args.baseline)
+    else:
+        out = report.write(pathlib.Path(args.workdir), args.out, args.baseline)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
 
 
 def _cmd_diagram(args):
-    from jaxgan import config, diagram, run
+    from jaxgan import config, diagram, pretrained, run
 
     out = run.output_file(args.out, (".svg",))
-    if (args.workdir is None) == (args.experiment is None):
-        raise UserError("give either --workdir DIR (a run's config) or --experiment NAME")
-    cfg = run.load_config(args.workdir) if args.workdir is not None else config.load_experiment(args.experiment)
+    if sum(x is not None for x in (args.workdir, args.pretrained, args.experiment)) != 1:
+        raise UserError("give one of --workdir DIR (a run's config), --pretrained NAME or --experiment NAME")
+    if args.workdir is not None:
+        cfg = run.load_config(args.workdir)
+    elif args.pretrained is not None:
+        cfg = run.load_config(pretrained.locate(args.pretrained))
+    else:
+        cfg = config.load_experiment(args.experiment)
     diagram.write(cfg, out)
     print(f"wrote {out}")
 
@@ -197,6 +235,22 @@ def _cmd_evaluator_train(args):
     evaluator.save(out, net, jax.device_get(variables), meta)
     print(f"test accuracy {acc:.4f}; trained in {seconds:.0f} s on {meta['platform']}; "
           f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB)")
+
+
+def _cmd_pretrained(args):
+    from jaxgan import pretrained
+
+    names = list(pretrained.available())
+    if not names:
+        print(f"no pretrained models found in {', '.join(map(str, pretrained.search_path()))}")
+    for name in names:
+        print(pretrained.describe(name))
+
+
+def _cmd_export(args):
+    from jaxgan import pretrained
+
+    pretrained.export(args.workdir, args.out, name=args.name, dtype=args.dtype)
 
 
 def _cmd_experiments(args):
@@ -222,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(run=_cmd_train)
 
     s = sub.add_parser("sample", help="draw samples from a run's EMA generator")
-    s.add_argument("--workdir", required=True)
+    s.add_argument("--workdir", help="run folder")
+    s.add_argument("--pretrained", metavar="NAME", help="a pretrained model instead (`jaxgan pretrained`)")
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--first", type=int, default=0,
@@ -240,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("eval", help="FID-C, KID-C, precision/recall, uniqueness of a run's samples or of images")
     m.add_argument("--workdir", help="run folder: its EMA generator is sampled")
+    m.add_argument("--pretrained", metavar="NAME", help="or a pretrained model (`jaxgan pretrained`)")
     m.add_argument("--images", help="FILE.npz with uint8 `images` (N, 32, 32, 3) and optional CIFAR-10 `labels`")
     m.add_argument("--n", type=int, default=10_000, help="samples to draw from the run (with --workdir)")
     m.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="with --workdir: which one")
@@ -256,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pg = sub.add_parser("pegasus", help="search a conditional run for the best winged horse; write the coursework's "
                                         "pictures")
-    pg.add_argument("--workdir", required=True, help="run folder of a class-conditional model (cgan, pegasus)")
+    pg.add_argument("--workdir", help="run folder of a class-conditional model (cgan, pegasus)")
+    pg.add_argument("--pretrained", metavar="NAME", help="or a pretrained model (`jaxgan pretrained`)")
     pg.add_argument("--out", required=True, help="folder for pegasus.png, candidates.png, ... (made if missing)")
     pg.add_argument("--budget", type=int, default=4096, help="candidates to generate and score")
     pg.add_argument("--seed", type=int, default=0, help="seed of the candidates' latents")
@@ -270,13 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     dg = sub.add_parser("diagram", help="an SVG of a run's generator and discriminator, traced from the models")
     dg.add_argument("--workdir", help="run folder (its config.json names the models)")
+    dg.add_argument("--pretrained", metavar="NAME", help="or a pretrained model")
     dg.add_argument("--experiment", help="or an experiment name, without training it")
     dg.add_argument("--out", required=True, help="FILE.svg")
     dg.set_defaults(run=_cmd_diagram)
 
     rp = sub.add_parser("report", help="one self-contained HTML page of a run: config, curves, grids, metrics, Pegasus")
-    rp.add_argument("--workdir", required=True, help="run folder (read only)")
-    rp.add_argument("--out", default=None, help="FILE.html (default: WORKDIR/report.html)")
+    rp.add_argument("--workdir", help="run folder (read only)")
+    rp.add_argument("--pretrained", metavar="NAME", help="or a pretrained model's bundle")
+    rp.add_argument("--out", default=None, help="FILE.html (default: WORKDIR/report.html, or NAME_report.html)")
     rp.add_argument("--baseline", default=None, help="autoencoder baseline folder: its metrics beside the run's")
     rp.set_defaults(run=_cmd_report)
 
@@ -288,6 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
     evt.add_argument("--epochs", type=int, default=None, help="default: the recipe's (jaxgan.evaluator.train)")
     evt.add_argument("--seed", type=int, default=0)
     evt.set_defaults(run=_cmd_evaluator_train)
+
+    pt = sub.add_parser("pretrained", help="list the pretrained models with their cards")
+    pt.set_defaults(run=_cmd_pretrained)
+
+    ex = sub.add_parser("export", help="write a run's EMA generator and discriminator as a pretrained bundle")
+    ex.add_argument("--workdir", required=True, help="run folder (its latest checkpoint)")
+    ex.add_argument("--out", required=True, help="bundle folder to create (its name is the model's name)")
+    ex.add_argument("--name", default=None, help="name in the card (default: the folder's)")
+    ex.add_argument("--dtype", default="auto", help="auto (float16 when samples stay within 1 level), float16, "
+                                                     "float32")
+    ex.set_defaults(run=_cmd_export)
 
     e = sub.add_parser("experiments", help="list the experiments")
     e.set_defaults(run=_cmd_experiments)

@@ -84,9 +84,10 @@ def mixtures(cfg: Config) -> list[str]:
     return out
 
 
-def command(workdir, seed: int, index: int, mix: str, truncation, out: str = "pegasus.png") -> str:
-    """The `jaxgan sample` line that regenerates candidate `index` of `seed` exactly."""
-    parts = ["jaxgan", "sample", "--workdir", str(workdir), "--seed", str(seed), "--first", str(index), "--n", "1",
+def command(source: list[str], seed: int, index: int, mix: str, truncation, out: str = "pegasus.png") -> str:
+    """The `jaxgan sample` line that regenerates candidate `index` of `seed` exactly; `source` names the model
+    (["--workdir", DIR] or ["--pretrained", NAME])."""
+    parts = ["jaxgan", "sample", *source, "--seed", str(seed), "--first", str(index), "--n", "1",
              "--mix", mix]
     if truncation is not None:
         parts += ["--truncation", f"{truncation:g}"]
@@ -241,7 +242,8 @@ def _slerp(a, b, t):
     return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
-def write_outputs(out: pathlib.Path, workdir, cfg, state, records, images, scores, evaluator, ref, log=print):
+def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, images, scores, evaluator, ref,
+                  log=print):
     """pegasus.png (as generated) and pegasus_x8.png; candidates.png (top 16, captioned with their scores);
     batch64.png (images 0..63 of BATCH_SEED under the Pegasus's mixture and truncation: not selected);
     interpolations.png (8 pairs of batch64 latents, slerp in 10 steps; then the Pegasus's latent swept from horse to
@@ -295,7 +297,7 @@ def write_outputs(out: pathlib.Path, workdir, cfg, state, records, images, score
 
     def entry(i):
         r = records[i]
-        return {**r, "command": command(workdir, r["seed"], r["index"], r["mix"], r["truncation"]),
+        return {**r, "command": command(source, r["seed"], r["index"], r["mix"], r["truncation"]),
                 **{k: (bool(scores[k][i]) if k == "eligible" else round(float(scores[k][i]), 5))
                    for k in ("score", "recognisability", "p_horse", "p_wings", "realism", "d_percentile",
                              "feature_density", "d_logit", "nn_pixel_distance", "uniqueness_pixel",
@@ -303,11 +305,11 @@ def write_outputs(out: pathlib.Path, workdir, cfg, state, records, images, score
                 "class_probabilities": {c: round(float(p), 5) for c, p in zip(CIFAR10_CLASSES, scores["probs"][i])}}
 
     result = {
-        "run": str(workdir), "step": int(state.step), "budget": len(records),
+        "run": " ".join(source), "step": int(state.step), "budget": len(records),
         "pegasus": entry(best),
         "top": [entry(i) for i in top],
         "batch64": {"seed": BATCH_SEED, "first": 0, "n": 64, "mix": mix, "truncation": trunc,
-                    "command": command(workdir, BATCH_SEED, 0, mix, trunc, "batch64.png").replace(
+                    "command": command(source, BATCH_SEED, 0, mix, trunc, "batch64.png").replace(
                         "--n 1", "--n 64")},
         "neighbour_rows": {"pixel": pix_idx.tolist(), "feature": feat_idx.tolist()},
         "thresholds": {"pixel": ref.pixel_nn_threshold, "feature": ref.feature_nn_threshold,
@@ -349,24 +351,30 @@ def _check_baseline(baseline):
 
 
 def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "latest", data_dir=None,
-        evaluator_path=None, baseline=None, reference=None, log=print) -> dict:
+        evaluator_path=None, baseline=None, reference=None, log=print, pretrained: str | None = None) -> dict:
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
     train split's `metrics.reference.Reference` when the caller has it already (else loaded)."""
     from jaxgan import evaluator as evaluator_lib
 
-    workdir = pathlib.Path(workdir)
     if budget < MIN_BUDGET:
         raise UserError(f"the search budget must be at least {MIN_BUDGET} candidates, got {budget}")
     out = run_lib.output_folder(out)
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
-    cfg, state = run_lib.load(workdir, checkpoint)
+    if pretrained is not None:
+        from jaxgan import pretrained as pretrained_lib
+
+        cfg, state = pretrained_lib.load(pretrained)
+        source = ["--pretrained", pretrained]
+    else:
+        cfg, state = run_lib.load(workdir, checkpoint)
+        source = ["--workdir", str(workdir)]
     latents_per_combination(cfg, budget)  # an unsuitable run or budget fails here, before the slow part
     evaluator = evaluator_lib.load(evaluator_path)
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     out.mkdir(exist_ok=True)
     records, images, scores = search(cfg, state, budget, seed, evaluator, ref, log)
-    result = write_outputs(out, workdir, cfg, state, records, images, scores, evaluator, ref, log)
+    result = write_outputs(out, source, cfg, state, records, images, scores, evaluator, ref, log)
     p = result["pegasus"]
     if baseline is not None:
         from PIL import Image

@@ -78,6 +78,18 @@ def _sessions(path: pathlib.Path) -> list:
     return sessions if isinstance(sessions, list) else []
 
 
+def sessions(workdir) -> list:
+    """The environment record of every session that trained a run (WORKDIR/environment.json).
+
+    Args:
+      workdir: the run folder.
+
+    Returns:
+      A list of dicts, oldest first; empty when there is no (readable) record.
+    """
+    return [s for s in _sessions(pathlib.Path(workdir) / ENVIRONMENT) if isinstance(s, dict)]
+
+
 def record_environment(workdir: pathlib.Path, start_step: int) -> dict:
     """Appends this session's environment to WORKDIR/environment.json (a list: a resumed run has several)."""
     path = pathlib.Path(workdir) / ENVIRONMENT
