@@ -6,6 +6,7 @@
     jaxgan eval (--workdir DIR | --pretrained NAME) [--n 10000] [--seed S] [--truncation T] [--out metrics.json]
     jaxgan eval --images FILE.npz [--out metrics.json]
     jaxgan pegasus (--workdir DIR | --pretrained NAME) --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
+                   [--prefer white]
     jaxgan diagram (--workdir DIR | --pretrained NAME | --experiment NAME) --out FILE.svg
     jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR]
     jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
@@ -181,7 +182,7 @@ def _cmd_pegasus(args):
     if args.budget < pegasus.MIN_BUDGET:
         raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
     _one_source(args)
-    pegasus.run(args.workdir, args.out, pretrained=args.pretrained, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
+    pegasus.run(args.workdir, args.out, pretrained=args.pretrained, prefer=args.prefer, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
                 data_dir=args.data_dir, evaluator_path=args.evaluator, baseline=args.baseline,
                 log=lambda line: print(line, file=sys.stderr))
 
@@ -317,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--out", required=True, help="folder for pegasus.png, candidates.png, ... (made if missing)")
     pg.add_argument("--budget", type=int, default=4096, help="candidates to generate and score")
     pg.add_argument("--seed", type=int, default=0, help="seed of the candidates' latents")
+    pg.add_argument("--prefer", choices=("none", "white"), default="none",
+                    help="white: rank eligible candidates by score x whiteness of the foreground (the classic white "
+                         "Pegasus); pegasus_default.png and preference.png show the pick without it")
     pg.add_argument("--checkpoint", choices=("latest", "best"), default="latest")
     pg.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (nearest neighbours)")
     pg.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")

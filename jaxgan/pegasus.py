@@ -15,9 +15,11 @@ and scores each one:
 - uniqueness: the distance to the nearest training image, in pixels and in evaluator features, over the 1st
   percentile of train-to-train nearest-neighbour distances; a candidate must exceed 1 in both (not a near-copy).
 
-score = recognisability x realism, among the candidates that pass all three checks. Every candidate, its scores and
-the `jaxgan sample` command that regenerates it bit for bit go to pegasus.json; the pictures are described in
-`write_outputs`.
+score = recognisability x realism, among the candidates that pass all three checks. With `prefer="white"` (the
+classic Pegasus is white), eligible candidates are ranked by score x whiteness instead: the brightness times
+(1 - saturation) of the image's foreground, the pixels that differ from the median colour of its border. Every
+candidate, its scores and the `jaxgan sample` command that regenerates it bit for bit go to pegasus.json; the
+pictures are described in `write_outputs`.
 """
 from __future__ import annotations
 
@@ -42,6 +44,9 @@ RECOGNISABILITY_POWERS = (0.6, 0.4)  # weights of p_horse and p_wings in the wei
 TRUNCATIONS = (None, 1.5, 1.0, 0.7)  # None: the untruncated normal
 HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
 MIN_BUDGET = 64
+PREFERENCES = ("none", "white")
+FOREGROUND_DISTANCE = 0.15  # RGB distance (in [0, 1] units) from the border's median colour that marks foreground
+MIN_FOREGROUND = 0.1  # below this share of foreground pixels, the centre 16x16 stands in for the foreground
 REALISM_K = 3
 REALISM_REALS = 10_000  # training images whose features span the real manifold of the realism score
 D_REALS = 2_000  # real horses in the pool D's score of a candidate is ranked in
@@ -58,6 +63,9 @@ SCORING = {
     "uniqueness_pixel": "nearest-training-image distance in pixels / 1st percentile of train-to-train distances",
     "uniqueness_feature": "the same in evaluator features",
     "eligible": f"classified horse, p_wings >= {MIN_WINGS}, uniqueness_pixel > 1 and uniqueness_feature > 1",
+    "whiteness": "mean of brightness * (1 - saturation) over the foreground (pixels farther than "
+                 f"{FOREGROUND_DISTANCE} in RGB from the border's median colour); used only with --prefer white, "
+                 "where eligible candidates rank by score * whiteness",
 }
 
 
@@ -150,7 +158,31 @@ def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
     return {"probs": probs, "p_horse": p_horse, "p_wings": p_wings, "recognisability": recognisability,
             "d_logit": fake_d, "d_percentile": d_percentile, "feature_density": density, "realism": realism,
             "nn_pixel_distance": pix_d, "nn_feature_distance": feat_d, "uniqueness_pixel": pix_u,
-            "uniqueness_feature": feat_u, "eligible": eligible, "score": recognisability * realism}
+            "uniqueness_feature": feat_u, "eligible": eligible, "score": recognisability * realism,
+            "whiteness": whiteness(images)}
+
+
+def whiteness(images: np.ndarray) -> np.ndarray:
+    """How white each image's foreground is: brightness x (1 - saturation), averaged over the foreground.
+
+    Args:
+      images: uint8 (N, H, W, 3).
+
+    Returns:
+      float (N,) in [0, 1]: 1 for a pure white subject.
+    """
+    x = images.astype(np.float32) / 255.0
+    border = np.concatenate([x[:, 0], x[:, -1], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)  # (N, perimeter, 3)
+    background = np.median(border, axis=1)[:, None, None, :]
+    fg = np.linalg.norm(x - background, axis=-1) > FOREGROUND_DISTANCE
+    h, w = images.shape[1:3]
+    centre = np.zeros((h, w), bool)
+    centre[h // 4:h - h // 4, w // 4:w - w // 4] = True
+    fg = np.where(fg.mean(axis=(1, 2), keepdims=True) < MIN_FOREGROUND, centre[None], fg)
+    value = x.max(axis=-1)
+    saturation = np.where(value > 0, (value - x.min(axis=-1)) / np.maximum(value, 1e-6), 0.0)
+    white = value * (1.0 - saturation)
+    return (white * fg).sum(axis=(1, 2)) / fg.sum(axis=(1, 2))
 
 
 def latents_per_combination(cfg, budget: int) -> int:
@@ -179,11 +211,13 @@ def search(cfg, state, budget: int, seed: int, evaluator, ref, log=print):
     return records, images, score_images(cfg, state, images, evaluator, ref)
 
 
-def ranking(records, scores) -> list[int]:
-    """Candidate indices, best first: eligible ones by score, then the rest by score; one per latent first (a
-    latent under two mixtures or truncations is nearly the same picture: truncated latents are drawn by inverse
-    CDF from the same uniforms), then the remaining candidates in the same order."""
-    order = np.lexsort((-scores["score"], ~scores["eligible"]))
+def ranking(records, scores, prefer: str = "none") -> list[int]:
+    """Candidate indices, best first: eligible ones by score (times whiteness with prefer="white"), then the rest
+    by score; one per latent first (a latent under two mixtures or truncations is nearly the same picture:
+    truncated latents are drawn by inverse CDF from the same uniforms), then the remaining candidates in the same
+    order."""
+    key = scores["score"] * (scores["whiteness"] if prefer == "white" else 1.0)
+    order = np.lexsort((-key, ~scores["eligible"]))
     seen, first, rest = set(), [], []
     for i in order:
         key = (records[i]["seed"], records[i]["index"])
@@ -243,19 +277,27 @@ def _slerp(a, b, t):
 
 
 def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, images, scores, evaluator, ref,
-                  log=print):
+                  log=print, prefer: str = "none"):
     """pegasus.png (as generated) and pegasus_x8.png; candidates.png (top 16, captioned with their scores);
     batch64.png (images 0..63 of BATCH_SEED under the Pegasus's mixture and truncation: not selected);
     interpolations.png (8 pairs of batch64 latents, slerp in 10 steps; then the Pegasus's latent swept from horse to
     its wing class); neighbours.png (the Pegasus and 8 batch64 samples, each with its 5 nearest training images in
-    pixels, then in evaluator features); pegasus.json."""
+    pixels, then in evaluator features); pegasus.json. With a preference, pegasus.png is the preferred pick and
+    preference.png shows it beside the pick without the preference (pegasus_default.png)."""
     from PIL import Image
 
-    order = ranking(records, scores)
+    order = ranking(records, scores, prefer)
     best = order[0]
     rec = records[best]
     Image.fromarray(images[best]).save(out / "pegasus.png")
     Image.fromarray(_upscale(images[best], 8)).save(out / "pegasus_x8.png")
+    default = ranking(records, scores)[0]
+    if prefer != "none":
+        Image.fromarray(images[default]).save(out / "pegasus_default.png")
+        _sheet([[images[default], images[best]]], 8, pad=8, captions=[[
+            f"no preference\nscore {scores['score'][default]:.2f}, whiteness {scores['whiteness'][default]:.2f}",
+            f"prefer {prefer}\nscore {scores['score'][best]:.2f}, whiteness {scores['whiteness'][best]:.2f}"]]
+               ).save(out / "preference.png")
 
     top = order[:TOP]
     caps = [f"#{r + 1} score {scores['score'][i]:.2f}\nhorse {scores['p_horse'][i]:.2f} wings "
@@ -301,12 +343,13 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
                 **{k: (bool(scores[k][i]) if k == "eligible" else round(float(scores[k][i]), 5))
                    for k in ("score", "recognisability", "p_horse", "p_wings", "realism", "d_percentile",
                              "feature_density", "d_logit", "nn_pixel_distance", "uniqueness_pixel",
-                             "nn_feature_distance", "uniqueness_feature", "eligible")},
+                             "nn_feature_distance", "uniqueness_feature", "whiteness", "eligible")},
                 "class_probabilities": {c: round(float(p), 5) for c, p in zip(CIFAR10_CLASSES, scores["probs"][i])}}
 
     result = {
-        "run": " ".join(source), "step": int(state.step), "budget": len(records),
+        "run": " ".join(source), "step": int(state.step), "budget": len(records), "prefer": prefer,
         "pegasus": entry(best),
+        "pegasus_without_preference": entry(default),
         "top": [entry(i) for i in top],
         "batch64": {"seed": BATCH_SEED, "first": 0, "n": 64, "mix": mix, "truncation": trunc,
                     "command": command(source, BATCH_SEED, 0, mix, trunc, "batch64.png").replace(
@@ -351,13 +394,16 @@ def _check_baseline(baseline):
 
 
 def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "latest", data_dir=None,
-        evaluator_path=None, baseline=None, reference=None, log=print, pretrained: str | None = None) -> dict:
+        evaluator_path=None, baseline=None, reference=None, log=print, pretrained: str | None = None,
+        prefer: str = "none") -> dict:
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
     train split's `metrics.reference.Reference` when the caller has it already (else loaded)."""
     from jaxgan import evaluator as evaluator_lib
 
     if budget < MIN_BUDGET:
         raise UserError(f"the search budget must be at least {MIN_BUDGET} candidates, got {budget}")
+    if prefer not in PREFERENCES:
+        raise UserError(f"unknown preference '{prefer}' (known: {', '.join(PREFERENCES)})")
     out = run_lib.output_folder(out)
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
@@ -374,7 +420,7 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     out.mkdir(exist_ok=True)
     records, images, scores = search(cfg, state, budget, seed, evaluator, ref, log)
-    result = write_outputs(out, source, cfg, state, records, images, scores, evaluator, ref, log)
+    result = write_outputs(out, source, cfg, state, records, images, scores, evaluator, ref, log, prefer)
     p = result["pegasus"]
     if baseline is not None:
         from PIL import Image

@@ -132,3 +132,24 @@ def test_bad_inputs_are_one_line_errors(searched, tmp_path, small_images, capsys
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("jaxgan: error:") and words in err[0], (args, err)
     assert not (tmp_path / "p").exists()  # refused before anything was written
+
+
+def test_whiteness_prefers_a_white_subject():
+    sky = np.zeros((32, 32, 3), np.uint8)
+    sky[:] = (70, 110, 200)  # blue background
+    white, brown, grey = sky.copy(), sky.copy(), sky.copy()
+    white[10:24, 8:26] = (240, 240, 235)
+    brown[10:24, 8:26] = (120, 70, 30)
+    grey[10:22, 10:22] = (150, 150, 150)  # 14% of the image: found as foreground
+    w = pegasus.whiteness(np.stack([white, brown, grey]))
+    assert w[0] > 0.9 and w[1] < 0.3 and 0.5 < w[2] < 0.65, w
+    # No foreground at all (a flat image): the centre stands in for it.
+    assert pegasus.whiteness(np.full((1, 32, 32, 3), 255, np.uint8))[0] == 1.0
+
+
+def test_the_white_preference_reranks_only_by_whiteness_among_eligible():
+    records = [{"seed": 0, "index": i} for i in range(3)]
+    scores = {"score": np.array([0.9, 0.8, 0.95]), "whiteness": np.array([0.2, 0.9, 0.1]),
+              "eligible": np.array([True, True, False])}
+    assert pegasus.ranking(records, scores) == [0, 1, 2]
+    assert pegasus.ranking(records, scores, "white") == [1, 0, 2]

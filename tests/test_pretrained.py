@@ -64,8 +64,12 @@ def test_pegasus_from_a_pretrained_model_regenerates_by_name(on_path, tmp_path, 
     from jaxgan.metrics import reference
 
     ref = reference.from_arrays(evaluator, *small_images)
-    result = pegasus.run(None, tmp_path / "p", budget=76, reference=ref, pretrained="tinypeg", log=lambda line: None)
+    result = pegasus.run(None, tmp_path / "p", budget=76, reference=ref, pretrained="tinypeg", log=lambda line: None,
+                         prefer="white")
     best = result["pegasus"]
+    assert result["prefer"] == "white" and "whiteness" in best
+    for name in ("pegasus_default.png", "preference.png"):
+        assert (tmp_path / "p" / name).is_file()
     assert result["run"] == "--pretrained tinypeg" and "--pretrained tinypeg" in best["command"]
     args = shlex.split(best["command"])[1:]
     args[args.index("--out") + 1] = str(tmp_path / "again.png")
