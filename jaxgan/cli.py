@@ -384,6 +384,14 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("jaxgan: interrupted; the latest checkpoint is kept, run the same command to resume", file=sys.stderr)
         return 130
+    except Exception as e:  # SIGTERM during training: saved, then 143 as a terminated process exits
+        from jaxgan.train import Terminated
+
+        if not isinstance(e, Terminated):
+            raise
+        print(f"jaxgan: terminated; the checkpoint of step {e.args[0]} is saved, run the same command to resume",
+              file=sys.stderr)
+        return 128 + 15
     return 0
 
 

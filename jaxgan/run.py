@@ -19,7 +19,10 @@ A run folder (WORKDIR) is the interface between training and everything after it
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import socket
+import time
 
 from jaxgan import checkpoint, config as config_lib, parallel
 from jaxgan.config import Config
@@ -29,6 +32,7 @@ CONFIG, CODE, METRICS, ENVIRONMENT = "config.json", "code.json", "metrics.jsonl"
 CHECKPOINTS, BEST, BEST_RECORD = "checkpoints", "best", "best.json"
 SAMPLES, TENSORBOARD, EVAL, PEGASUS, REPORT = "samples", "tensorboard", "eval.json", "pegasus", "report.html"
 CHECKPOINT_CHOICES = ("latest", "best")
+LOCK = "train.lock"  # held (flock) by the one process training the folder; names it while held
 
 
 def require(workdir) -> pathlib.Path:
@@ -181,3 +185,67 @@ def output_folder(path) -> pathlib.Path:
     if not path.parent.is_dir():
         raise UserError(f"{path}: folder {path.parent} does not exist")
     return path
+
+
+class TrainerLock:
+    """One trainer per run folder: an exclusive `flock` on WORKDIR/train.lock, which names the holder's host and pid.
+
+    The operating system releases the lock when its process dies, however it dies, so a lock left by a dead
+    process is taken over (with a message naming it). A clean exit empties the file. Readers (sample, eval,
+    report) never take it: they read the latest complete checkpoint.
+    """
+
+    def __init__(self, workdir, log=print):
+        """Args:
+          workdir: the run folder (created when missing).
+          log: where the message about a taken-over lock goes.
+        """
+        self.path = pathlib.Path(workdir) / LOCK
+        self.log = log
+        self._fd = None
+
+    def __enter__(self) -> "TrainerLock":
+        import fcntl
+
+        if self.path.parent.exists() and not self.path.parent.is_dir():
+            raise UserError(f"run folder {self.path.parent} exists and is not a folder")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise UserError(f"cannot lock the run folder {self.path.parent} ({e.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise UserError(f"{self.path.parent} is being trained by pid {holder.get('pid', '?')} on "
+                            f"{holder.get('host', '?')} (since {holder.get('since', '?')}); wait for it or stop it"
+                            ) from None
+        left = _read_holder(fd)
+        if left:
+            self.log(f"jaxgan: took over the lock of {self.path.parent} left by pid {left.get('pid', '?')} on "
+                     f"{left.get('host', '?')}, which is no longer running")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                  "since": time.strftime("%Y-%m-%d %H:%M:%S")}).encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)  # released cleanly: the next trainer has nothing to report
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _read_holder(fd: int) -> dict:
+    try:
+        text = os.pread(fd, 4096, 0).decode()
+        holder = json.loads(text) if text.strip() else {}
+        return holder if isinstance(holder, dict) else {}
+    except (OSError, ValueError):
+        return {"pid": "?", "host": "?"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import pathlib
 import signal
+import sys
 import threading
 import time
 
@@ -63,7 +64,13 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
       UserError: a bad run folder, missing data, a batch that does not split over the devices, an unreadable
         checkpoint.
       KeyboardInterrupt: after Ctrl-C, once the state of the step in flight is saved.
+      Terminated: after SIGTERM (how schedulers and clouds preempt), likewise.
     """
+    with run.TrainerLock(workdir, log=lambda line: print(line, file=sys.stderr)):
+        return _train(cfg, workdir, data_dir, progress, mesh)
+
+
+def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GANState:
     from tqdm import tqdm
 
     workdir = run.prepare(cfg, workdir)
@@ -86,7 +93,7 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start
-    with (workdir / run.METRICS).open("a") as log, _StopOnCtrlC() as ctrl_c:
+    with (workdir / run.METRICS).open("a") as log, _StopOnSignal() as ctrl_c:
         for step in range(start, cfg.steps):
             if ctrl_c.requested:
                 break
@@ -124,6 +131,8 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
         if int(state.step) not in ckpt.all_steps():
             ckpt.save(int(state.step), state)
         ckpt.wait()
+        if ctrl_c.signum == signal.SIGTERM:
+            raise Terminated(int(state.step))
         raise KeyboardInterrupt
     write_grid(cfg, state, workdir, cfg.steps, tb)
     tb.close()
@@ -171,26 +180,34 @@ class _BestCheckpoint:
         self.ckpt.close()
 
 
-class _StopOnCtrlC:
-    """The first Ctrl-C asks the loop to stop after the step in flight, so the state saved is whole (an interrupt
-    raised inside the step call would leave only its donated, deleted input); a second one interrupts at once."""
+class Terminated(Exception):
+    """Training stopped on SIGTERM after saving the checkpoint of the step it had reached (`args[0]`)."""
+
+
+class _StopOnSignal:
+    """The first Ctrl-C or SIGTERM asks the loop to stop after the step in flight, so the state saved is whole (an
+    interrupt raised inside the step call would leave only its donated, deleted input); a second one of the same
+    signal acts at once, as it would without jaxgan."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
-        self.requested = False
-        self._previous = None
+        self.requested, self.signum = False, None
+        self._previous = {}
 
     def _handle(self, signum, frame):
-        self.requested = True
-        signal.signal(signal.SIGINT, self._previous)
+        self.requested, self.signum = True, signum
+        signal.signal(signum, self._previous[signum])
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():  # signals can only be caught there
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None and not self.requested:
-            signal.signal(signal.SIGINT, self._previous)
+        for s, previous in self._previous.items():
+            if s != self.signum:
+                signal.signal(s, previous)
 
 
 def write_grid(cfg: Config, state, workdir: pathlib.Path, step: int, tb: summaries.TensorBoard | None = None

@@ -6,6 +6,7 @@ Ctrl-C, a missing data folder — start `python -m jaxgan.cli` (`jaxgan_subproce
 the test is about the real data (`python -m tests.mock_jaxgan`, `mock=True`).
 """
 import contextlib
+import json
 import io
 import os
 import subprocess
@@ -163,6 +164,33 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path):
     assert "interrupted" in err
     saved = [int(p.name) for p in (w / "checkpoints").iterdir() if p.name.isdigit()]
     assert saved and max(saved) >= 3
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path):
+    """How clouds and schedulers preempt: finish the step in flight, save it, exit 128 + 15 within seconds."""
+    import signal
+    import time
+
+    w = tmp_path / "w"
+    args = [sys.executable, "-m", "tests.mock_jaxgan", "train", "dcgan", "--workdir", str(w), *TINY,
+            "--set", "log_every=1", "--set", "checkpoint_every=1000", "--steps", "100000", "--quiet"]
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = w / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and (not metrics.exists() or len(metrics.read_text().splitlines()) < 3):
+        time.sleep(0.5)
+    sent = time.time()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    took = time.time() - sent
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated" in err and took < 30, (took, err[-500:])
+    saved = [int(p.name) for p in (w / "checkpoints").iterdir() if p.name.isdigit()]
+    logged = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert saved and max(saved) >= 3 and max(saved) >= max(logged)
+    again = jaxgan_subprocess("train", "dcgan", "--workdir", w, *TINY, "--set", "log_every=1", "--set",
+                              "checkpoint_every=1000", "--steps", max(saved) + 2, mock=True)
+    assert again.returncode == 0 and f"resumed at {max(saved)}" in again.stderr, again.stderr[-2000:]
 
 
 def test_compilation_cache_follows_the_environment(tmp_path, monkeypatch):

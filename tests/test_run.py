@@ -116,3 +116,38 @@ def test_checkpoints_of_the_flat_layout_still_restore(tmp_path):
     restored = checkpoint.Checkpointer(tmp_path).restore_latest(cfg, parallel.make_mesh())
     assert isinstance(restored, state_lib.GANState) and int(restored.step) == 3
     jax.tree.map(np.testing.assert_array_equal, jax.device_get(restored.replace(step=st.step)), jax.device_get(st))
+
+
+def test_one_trainer_per_run_folder(tmp_path):
+    with run.TrainerLock(tmp_path / "w"):
+        holder = json.loads((tmp_path / "w" / run.LOCK).read_text())
+        assert holder["pid"] == __import__("os").getpid()
+        with pytest.raises(UserError, match=f"being trained by pid {holder['pid']} on {holder['host']}"):
+            with run.TrainerLock(tmp_path / "w"):
+                pass
+    assert (tmp_path / "w" / run.LOCK).read_text() == ""  # released cleanly
+    with run.TrainerLock(tmp_path / "w"):  # and free again
+        pass
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path):
+    (tmp_path / run.LOCK).write_text(json.dumps({"host": "elsewhere", "pid": 999999, "since": "yesterday"}))
+    said = []
+    with run.TrainerLock(tmp_path, log=said.append):
+        pass
+    assert len(said) == 1 and "left by pid 999999 on elsewhere" in said[0]
+
+
+def test_a_second_trainer_on_the_same_folder_exits_2_naming_the_holder(tmp_path):
+    with run.TrainerLock(tmp_path / "w"):
+        out = jaxgan("train", "dcgan", "--workdir", tmp_path / "w", *TINY)
+    assert_one_line_error(out, "being trained by pid")
+    assert not (tmp_path / "w" / run.CONFIG).exists()  # refused before anything was written
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path):
+    """Permission bits do not stop root (CI runs as root); a regular file where a parent folder should be stops
+    everyone."""
+    (tmp_path / "file").write_text("")
+    assert_one_line_error(jaxgan("train", "dcgan", "--workdir", tmp_path / "file" / "w", *TINY), "cannot lock",
+                          "Not a directory")
