@@ -12,6 +12,7 @@
     jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
     jaxgan export --workdir DIR --out BUNDLE [--name NAME] [--dtype auto|float16|float32]
     jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
+    jaxgan data verify [--data-dir DIR]    checksums (SHA256SUMS beside the data), counts, shapes, labels
     jaxgan experiments
 
 Every mistake a user can make (a path, a name, a config value, a damaged checkpoint, missing data) ends with one
@@ -254,6 +255,13 @@ def _cmd_export(args):
     pretrained.export(args.workdir, args.out, name=args.name, dtype=args.dtype)
 
 
+def _cmd_data_verify(args):
+    from jaxgan import data
+
+    data.verify(args.data_dir)
+    print(f"CIFAR-10 in {data.resolve_data_dir(args.data_dir)} is whole")
+
+
 def _cmd_experiments(args):
     from jaxgan import config
 
@@ -362,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--dtype", default="auto", help="auto (float16 when samples stay within 1 level), float16, "
                                                      "float32")
     ex.set_defaults(run=_cmd_export)
+
+    da = sub.add_parser("data", help="the CIFAR-10 copy")
+    da_sub = da.add_subparsers(dest="data_command", required=True)
+    dav = da_sub.add_parser("verify", help="check checksums, record counts, shapes and labels")
+    dav.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10")
+    dav.set_defaults(run=_cmd_data_verify)
 
     e = sub.add_parser("experiments", help="list the experiments")
     e.set_defaults(run=_cmd_experiments)

@@ -125,6 +125,67 @@ def load_cifar10(split: str = "train", data_dir=None, classes: tuple[str, ...] =
     return _keep(images, labels, classes)
 
 
+def verify(data_dir=None, log=print) -> dict:
+    """Checks a prepared CIFAR-10 copy: checksums, record counts, shapes, dtypes, labels, class balance.
+
+    Args:
+      data_dir: the tensorflow-datasets folder (None: $TFDS_DATA_DIR).
+      log: where a line per check goes.
+
+    Returns:
+      {"files": {relative path: "ok"}, "splits": {split: {"records": n, "per_class": n / 10}}}.
+
+    Raises:
+      UserError: one line naming the first problem (a missing or damaged file, a wrong count, shape or label).
+    """
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        raise UserError(f"no data folder given; {HOW_TO_GET}")
+    where = root / DATASET / VERSION
+    if not (where / "dataset_info.json").is_file():
+        raise UserError(f"CIFAR-10 not found: no {DATASET}/{VERSION}/dataset_info.json under {root}; {HOW_TO_GET}")
+    report = {"files": {}, "splits": {}}
+    sums = root / "SHA256SUMS"
+    if sums.is_file():
+        for line in sums.read_text().splitlines():
+            if not line.strip():
+                continue
+            digest, _, name = line.strip().partition("  ")
+            path = root / name
+            if not path.is_file():
+                raise UserError(f"{path} is missing (listed in {sums})")
+            h = hashlib.sha256()
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 22), b""):
+                    h.update(block)
+            if h.hexdigest() != digest:
+                raise UserError(f"{path} is damaged: its sha256 is not the one {sums} lists")
+            report["files"][name] = "ok"
+        log(f"checksums: {len(report['files'])} files match {sums}")
+    else:
+        log(f"checksums: no SHA256SUMS in {root}; checking the records only")
+    import tensorflow_datasets as tfds
+
+    for split in SPLITS:
+        try:
+            source = tfds.data_source(DATASET, split=split, data_dir=str(root), download=False)
+            n, expected = len(source), source.dataset_info.splits[split].num_examples
+            if n != expected:
+                raise ValueError(f"{n} records where dataset_info.json promises {expected}")
+            images, labels = _read_all(source, n)
+        except Exception as e:  # tfds raises many types for missing, partial or corrupt files
+            raise UserError(f"CIFAR-10 {split} split in {root} is missing or incomplete ({type(e).__name__}: "
+                            f"{str(e).splitlines()[0] if str(e) else ''})") from None
+        if images.shape != (n, 32, 32, 3) or images.dtype != np.uint8:
+            raise UserError(f"CIFAR-10 {split}: images are {images.dtype} {images.shape[1:]}, not uint8 (32, 32, 3)")
+        counts = np.bincount(labels, minlength=len(CIFAR10_CLASSES))
+        if labels.min() < 0 or len(counts) != len(CIFAR10_CLASSES) or np.any(counts != n // len(CIFAR10_CLASSES)):
+            raise UserError(f"CIFAR-10 {split}: labels per class are {counts.tolist()}, not {n // 10} each")
+        report["splits"][split] = {"records": int(n), "per_class": int(n // len(CIFAR10_CLASSES))}
+        log(f"{split}: {n} records, uint8 32x32x3, {n // 10} per class")
+    return report
+
+
 def _keep(images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     if classes:
         keep = np.isin(labels, [CIFAR10_CLASSES.index(c) for c in classes])

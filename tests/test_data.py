@@ -113,3 +113,30 @@ def test_damaged_cache_is_rebuilt_and_changed_data_misses_it(tmp_path, monkeypat
     record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])
     with pytest.raises(UserError, match="missing or incomplete"):
         data.load_cifar10("test", root)
+
+
+def test_verify_a_whole_copy(data_dir, capsys):
+    from jaxgan import cli
+
+    assert cli.main(["data", "verify", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "train: 50000 records" in out and "test: 10000 records" in out and "is whole" in out
+
+
+def test_verify_a_truncated_copy_is_one_line(tmp_path, data_dir, capsys):
+    from jaxgan import cli
+
+    root = tmp_path / "data"
+    split_dir = _copy_test_split(data_dir, root)
+    record = next(split_dir.glob("cifar10-test.array_record*"))
+    record.chmod(0o644)
+    record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])
+    listed = [line for line in (data_dir / "SHA256SUMS").read_text().splitlines() if "train" not in line]
+    (root / "SHA256SUMS").write_text("\n".join(listed) + "\n")
+    assert cli.main(["data", "verify", "--data-dir", str(root)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cifar10-test.array_record" in err[0] and "damaged" in err[0], err
+    (root / "SHA256SUMS").unlink()  # without checksums the records themselves give it away
+    assert cli.main(["data", "verify", "--data-dir", str(root)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing or incomplete" in err[0], err
