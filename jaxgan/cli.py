@@ -27,6 +27,7 @@ import sys
 from jaxgan.errors import UserError
 
 EXIT_USER_ERROR = 2
+EXIT_DIVERGED = 3
 COMPILATION_CACHE_ENV = "JAXGAN_COMPILATION_CACHE"
 
 
@@ -398,14 +399,19 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("jaxgan: interrupted; the latest checkpoint is kept, run the same command to resume", file=sys.stderr)
         return 130
-    except Exception as e:  # SIGTERM during training: saved, then 143 as a terminated process exits
-        from jaxgan.train import Terminated
+    except Exception as e:  # training's own endings: preempted (SIGTERM), or diverged
+        from jaxgan.train import Diverged, Terminated
 
-        if not isinstance(e, Terminated):
-            raise
-        print(f"jaxgan: terminated; the checkpoint of step {e.args[0]} is saved, run the same command to resume",
-              file=sys.stderr)
-        return 128 + 15
+        if isinstance(e, Terminated):
+            print(f"jaxgan: terminated; the checkpoint of step {e.args[0]} is saved, run the same command to resume",
+                  file=sys.stderr)
+            return 128 + 15
+        if isinstance(e, Diverged):
+            step, last = e.args
+            print(f"jaxgan: error: training diverged at step {step} (non-finite loss or parameters); last finite "
+                  f"checkpoint: {'none' if last is None else f'step {last}'}", file=sys.stderr)
+            return EXIT_DIVERGED
+        raise
     return 0
 
 

@@ -27,7 +27,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 COMPUTE_DTYPES = ("float32", "bfloat16")
 # Keys that only say how long or how chatty a run is: they may change when a run is resumed.
 RUNTIME_KEYS = ("steps", "log_every", "checkpoint_every", "keep_checkpoints", "sample_every", "eval_every",
-                "eval_samples")
+                "eval_samples", "nan_policy", "max_rollbacks", "rollback_lr_factor")
+NAN_POLICIES = ("rollback", "stop")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Config:
     sample_every: int = 0  # steps between fixed-noise sample grids (0: only at the end)
     eval_every: int = 0  # steps between FID-C measurements (0: off); the best checkpoint is kept in best/
     eval_samples: int = 2000  # samples per FID-C measurement during training (jaxgan eval uses 10k)
+    # A non-finite loss or state, found on a logging or checkpoint step: "rollback" to the newest checkpoint with
+    # both learning rates times rollback_lr_factor (at most max_rollbacks times), or "stop" (exit code 3).
+    nan_policy: str = "rollback"
+    max_rollbacks: int = 3
+    rollback_lr_factor: float = 0.5
 
     def __post_init__(self):
         _validate(self)
@@ -195,6 +201,9 @@ def _validate(c: Config):
     for key in ("beta1", "beta2", "ema_decay", "d_dropout"):
         _check(0 <= getattr(c, key) < 1, key, "must be in [0, 1)", getattr(c, key))
     _check(c.eval_samples >= 64, "eval_samples", "must be at least 64", c.eval_samples)
+    _check(c.nan_policy in NAN_POLICIES, "nan_policy", f"must be one of {', '.join(NAN_POLICIES)}", c.nan_policy)
+    _check(c.max_rollbacks >= 0, "max_rollbacks", "must not be negative", c.max_rollbacks)
+    _check(0 < c.rollback_lr_factor < 1, "rollback_lr_factor", "must be in (0, 1)", c.rollback_lr_factor)
     for key in ("r1_gamma", "gp_weight"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",

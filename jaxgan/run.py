@@ -11,6 +11,8 @@ A run folder (WORKDIR) is the interface between training and everything after it
     metrics.jsonl     one JSON line per logging step (and per FID-C measurement)
     checkpoints/      orbax checkpoints every `checkpoint_every` steps and at the end; the last `keep_checkpoints`
     best/, best.json  with `eval_every`: the checkpoint of lowest FID-C so far, its step and value
+    rollbacks.json    each rollback after a non-finite loss or state (nan_policy=rollback): steps, lowered rates
+    train.lock        held by the one process training the folder
     samples/          step_XXXXXX.png: the EMA generator on fixed noise every `sample_every` steps and at the end
     tensorboard/      event files: the metrics.jsonl scalars, FID-C and the sample grids
     environment.json  versions, devices and command of every session that trained the run
@@ -29,7 +31,7 @@ from jaxgan.config import Config
 from jaxgan.errors import UserError
 
 CONFIG, CODE, METRICS, ENVIRONMENT = "config.json", "code.json", "metrics.jsonl", "environment.json"
-CHECKPOINTS, BEST, BEST_RECORD = "checkpoints", "best", "best.json"
+CHECKPOINTS, BEST, BEST_RECORD, ROLLBACKS = "checkpoints", "best", "best.json", "rollbacks.json"
 SAMPLES, TENSORBOARD, EVAL, PEGASUS, REPORT = "samples", "tensorboard", "eval.json", "pegasus", "report.html"
 CHECKPOINT_CHOICES = ("latest", "best")
 LOCK = "train.lock"  # held (flock) by the one process training the folder; names it while held

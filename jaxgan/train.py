@@ -17,6 +17,7 @@ import threading
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxgan import checkpoint, data, parallel, run, sampling, state as state_lib, step as step_lib, summaries
@@ -65,6 +66,8 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
         checkpoint.
       KeyboardInterrupt: after Ctrl-C, once the state of the step in flight is saved.
       Terminated: after SIGTERM (how schedulers and clouds preempt), likewise.
+      Diverged: a non-finite loss or state that nan_policy=rollback could not (or nan_policy=stop may not) undo;
+        no non-finite state is ever saved.
     """
     with run.TrainerLock(workdir, log=lambda line: print(line, file=sys.stderr)):
         return _train(cfg, workdir, data_dir, progress, mesh)
@@ -85,18 +88,21 @@ def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GA
     if start >= cfg.steps:
         print(f"{workdir}: already trained for {start} steps (--steps {cfg.steps}); nothing to do")
         return state
+    # Lines a crash left beyond the checkpoint resumed from would appear twice: they go.
+    trim_metrics(workdir / run.METRICS, start)
     (workdir / run.SAMPLES).mkdir(exist_ok=True)
-    train_step = step_lib.make_train_step(cfg, mesh)
+    guard = _DivergenceGuard(cfg, workdir)
+    train_step = step_lib.make_train_step(guard.effective_config(), mesh)
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
     summaries.record_environment(workdir, start)
     tb = summaries.TensorBoard(workdir)
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start
-    with (workdir / run.METRICS).open("a") as log, _StopOnSignal() as ctrl_c:
-        for step in range(start, cfg.steps):
-            if ctrl_c.requested:
-                break
+    log = (workdir / run.METRICS).open("a")
+    step = start
+    with _StopOnSignal() as ctrl_c:
+        while step < cfg.steps and not ctrl_c.requested:
             with jax.transfer_guard(HOT_LOOP_TRANSFERS):
                 state, metrics = train_step(state, batches.get(step))
             done = step + 1
@@ -104,8 +110,23 @@ def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GA
                 jax.block_until_ready(state.step)
                 last_time, last_step = time.perf_counter(), done
                 summaries.record_first_step(workdir)
-            if done % cfg.log_every == 0 or done == cfg.steps:
-                m = {k: float(v) for k, v in jax.device_get(metrics).items()}  # the loop's only host sync
+            logging = done % cfg.log_every == 0 or done == cfg.steps
+            saving = done % cfg.checkpoint_every == 0 or done == cfg.steps
+            if logging or saving:  # the loop's only host syncs: metrics and a finiteness check of the state
+                m, finite = jax.device_get((metrics, all_finite(state)))
+                m = {k: float(v) for k, v in m.items()}
+                if not (finite and all(np.isfinite(v) for v in m.values())):
+                    log.close()
+                    state, train_step, step = guard.roll_back(done, ckpt, mesh)
+                    log = (workdir / run.METRICS).open("a")
+                    log.write(json.dumps(guard.records[-1]) + "\n")
+                    log.flush()
+                    bar.write(f"step {done}: non-finite {'loss' if finite else 'parameters'}; rolled back to step "
+                              f"{step} with learning rates x{guard.factor():g} (rollback {len(guard.records)} of "
+                              f"{cfg.max_rollbacks})")
+                    last_time, last_step = time.perf_counter(), step
+                    continue
+            if logging:
                 now = time.perf_counter()
                 ips = (done - last_step) * cfg.batch_size / (now - last_time) if done > last_step else None
                 last_time, last_step = now, done
@@ -114,7 +135,7 @@ def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GA
                 tb.scalars(done, {**m, "images_per_s": ips})
                 bar.set_postfix_str(_format(m, ips), refresh=False)
                 bar.update(done - bar.n)
-            if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+            if saving:
                 ckpt.save(done, state)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
                 write_grid(cfg, state, workdir, done, tb)
@@ -125,10 +146,12 @@ def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GA
                 tb.scalars(done, {"fid_c": value}, prefix="eval")
                 bar.write(f"step {done}: FID-C {value:.3f} ({cfg.eval_samples} samples; best {best.value:.3f} at step "
                           f"{best.step})")
+            step = done
+    log.close()
     bar.close()
-    if ctrl_c.requested:  # keep what was trained: the next run resumes here
+    if ctrl_c.requested:  # keep what was trained (when it is finite): the next run resumes here
         tb.close()
-        if int(state.step) not in ckpt.all_steps():
+        if int(state.step) not in ckpt.all_steps() and bool(jax.device_get(all_finite(state))):
             ckpt.save(int(state.step), state)
         ckpt.wait()
         if ctrl_c.signum == signal.SIGTERM:
@@ -178,6 +201,87 @@ class _BestCheckpoint:
     def close(self):
         self.ckpt.wait()
         self.ckpt.close()
+
+
+@jax.jit
+def all_finite(state: state_lib.GANState) -> jax.Array:
+    """Whether every floating-point array of G, D and the EMA generator (parameters and statistics) is finite.
+
+    Args:
+      state: a `GANState`.
+
+    Returns:
+      A boolean scalar, on the device.
+    """
+    trees = (state.g.params, state.g.stats, state.d.params, state.d.stats, state.ema.params, state.ema.stats)
+    leaves = [x for x in jax.tree.leaves(trees) if jnp.issubdtype(x.dtype, jnp.floating)]
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+def trim_metrics(path: pathlib.Path, step: int) -> None:
+    """Drops the lines of metrics.jsonl past `step` (written after the checkpoint a run goes back to), atomically.
+
+    Args:
+      path: metrics.jsonl.
+      step: the step training resumes from.
+    """
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines()
+    keep = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut off by a crash
+        if not isinstance(row, dict) or row.get("step", 0) <= step:
+            keep.append(line)
+    if keep != lines:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in keep))
+        tmp.replace(path)
+
+
+class Diverged(Exception):
+    """Training produced a non-finite loss or state and could not (or may not) roll back: args (step, last finite
+    checkpoint or None)."""
+
+
+class _DivergenceGuard:
+    """What happens when a logging or checkpoint step finds a non-finite loss or state: with nan_policy=rollback,
+    back to the newest checkpoint (saved only when finite) with both learning rates lowered, at most
+    `max_rollbacks` times; otherwise `Diverged`. Rollbacks are recorded in WORKDIR/rollbacks.json, so a resumed
+    run trains with the lowered rates too."""
+
+    def __init__(self, cfg: Config, workdir: pathlib.Path):
+        self.cfg, self.path = cfg, workdir / run.ROLLBACKS
+        self.records = []
+        if self.path.is_file():
+            try:
+                self.records = list(json.loads(self.path.read_text()))
+            except (OSError, ValueError, TypeError):
+                raise UserError(f"{self.path} is damaged; delete it to train with the config's learning rates")
+
+    def factor(self) -> float:
+        return self.cfg.rollback_lr_factor ** len(self.records)
+
+    def effective_config(self) -> Config:
+        return self.cfg.replace(lr_g=self.cfg.lr_g * self.factor(), lr_d=self.cfg.lr_d * self.factor())
+
+    def roll_back(self, step: int, ckpt: checkpoint.Checkpointer, mesh):
+        last = ckpt.latest_step()
+        if self.cfg.nan_policy == "stop" or len(self.records) >= self.cfg.max_rollbacks:
+            raise Diverged(step, last)
+        ckpt.wait()
+        state = (ckpt.restore(last, self.cfg, mesh) if last is not None
+                 else parallel.replicate(state_lib.create(self.cfg), mesh))
+        restored = int(state.step)
+        self.records.append({"step": restored, "rollback": len(self.records) + 1, "diverged_at": step,
+                             "lr_g": self.cfg.lr_g * self.cfg.rollback_lr_factor ** (len(self.records) + 1),
+                             "lr_d": self.cfg.lr_d * self.cfg.rollback_lr_factor ** (len(self.records) + 1)})
+        self.path.write_text(json.dumps(self.records, indent=1) + "\n")
+        trim_metrics(self.path.parent / run.METRICS, restored)
+        return state, step_lib.make_train_step(self.effective_config(), mesh), restored
 
 
 class Terminated(Exception):

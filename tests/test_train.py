@@ -176,3 +176,71 @@ def test_tensorboard_events_and_environment_are_recorded(tmp_path, fake_load):
     assert [s["start_step"] for s in sessions] == [0, 2]
     assert sessions[0]["packages"]["jax"] == jax.__version__ and sessions[0]["devices"] == jax.device_count()
     assert all(s["first_step_done_unix"] > 1.7e9 for s in sessions)  # what benchmarks/startup.py reads
+
+
+def _poison_at(monkeypatch, calls: set[int]):
+    """Makes the step return a state whose G parameters are NaN on the given (0-based, counted over the process)
+    step calls: a divergence on demand."""
+    from jaxgan import step as step_lib
+
+    make, count = step_lib.make_train_step, [0]
+    nan_like = jax.jit(lambda tree: jax.tree.map(lambda p: p * jax.numpy.nan, tree))  # no transfer: inside jit
+
+    def poisoned(cfg, mesh, **kwargs):
+        inner = make(cfg, mesh, **kwargs)
+
+        def train_step(state, batch):
+            state, metrics = inner(state, batch)
+            count[0] += 1
+            if count[0] - 1 in calls:
+                state = state.replace(g=state.g.replace(params=nan_like(state.g.params)))
+            return state, metrics
+
+        return train_step
+
+    monkeypatch.setattr(step_lib, "make_train_step", poisoned)
+
+
+def _all_checkpoints_finite(workdir, cfg):
+    ckpt = checkpoint.Checkpointer(workdir / "checkpoints")
+    return all(bool(train.all_finite(ckpt.restore(s, cfg, parallel.make_mesh()))) for s in ckpt.all_steps())
+
+
+def test_a_divergence_rolls_back_with_lower_rates_and_training_recovers(tmp_path, fake_load, monkeypatch):
+    _poison_at(monkeypatch, {4})  # the 5th step: after the checkpoint of step 4
+    cfg = tiny_config(steps=8, log_every=2, checkpoint_every=4)
+    state = train.train(cfg, tmp_path, progress=False)
+    assert int(state.step) == 8 and bool(train.all_finite(state))
+    (record,) = json.loads((tmp_path / "rollbacks.json").read_text())
+    assert record["step"] == 4 and record["diverged_at"] == 6 and record["lr_g"] == cfg.lr_g * 0.5
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines if "d_loss" in r] == [2, 4, 6, 8]  # every step once, in order
+    assert [r for r in lines if "rollback" in r] == [record]
+    assert _all_checkpoints_finite(tmp_path, cfg)
+    # A resumed run keeps the lowered rates.
+    assert train._DivergenceGuard(cfg, tmp_path).effective_config().lr_d == cfg.lr_d * 0.5
+
+
+def test_stop_policy_ends_with_diverged_and_saves_nothing_non_finite(tmp_path, fake_load, monkeypatch):
+    _poison_at(monkeypatch, {2})
+    cfg = tiny_config(steps=8, log_every=4, checkpoint_every=2, nan_policy="stop")
+    with pytest.raises(train.Diverged) as e:
+        train.train(cfg, tmp_path, progress=False)
+    assert e.value.args == (4, 2)  # found at the step-4 check; the step-2 checkpoint is the last finite one
+    assert checkpoint.Checkpointer(tmp_path / "checkpoints").all_steps() == [2]
+    assert _all_checkpoints_finite(tmp_path, cfg)
+
+
+def test_absurd_learning_rates_exit_3_after_the_rollbacks(tmp_path, capsys):
+    from jaxgan import cli
+    from tests.conftest import mock_cifar10
+
+    args = ["train", "dcgan", "--workdir", str(tmp_path), "--quiet", "--set", "g_width=8", "--set", "d_width=8",
+            "--set", "batch_size=16", "--set", "z_dim=16", "--set", "lr_g=1e12", "--set", "lr_d=1e12",
+            "--set", "log_every=1", "--set", "checkpoint_every=2", "--set", "max_rollbacks=2", "--steps", "40"]
+    with mock_cifar10():
+        assert cli.main(args) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("jaxgan: error: training diverged at step"), err
+    assert len(json.loads((tmp_path / "rollbacks.json").read_text())) == 2
+    assert _all_checkpoints_finite(tmp_path, tiny_config(lr_g=1e12, lr_d=1e12))
