@@ -25,10 +25,19 @@ TENSORBOARD = "tensorboard"
 
 
 class TensorBoard:
-    def __init__(self, workdir: pathlib.Path):
+    """The run's TensorBoard event files (WORKDIR/tensorboard/)."""
+
+    def __init__(self, workdir: pathlib.Path, resume_step: int = 0):
+        """Args:
+          workdir: the run folder.
+          resume_step: the step training resumes from; TensorBoard discards what earlier sessions logged past it
+            (tensorboardX's `purge_step`: a SessionLog.START at resume_step + 1, past which older events are
+            dropped), so no step is shown twice.
+        """
         from tensorboardX import SummaryWriter  # imported here: only a training run writes events
 
-        self._writer = SummaryWriter(str(pathlib.Path(workdir) / TENSORBOARD), flush_secs=30)
+        self._writer = SummaryWriter(str(pathlib.Path(workdir) / TENSORBOARD), flush_secs=30,
+                                     purge_step=resume_step + 1 if resume_step else None)
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train"):
         for name, value in values.items():

@@ -95,7 +95,7 @@ def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GA
     train_step = step_lib.make_train_step(guard.effective_config(), mesh)
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
     summaries.record_environment(workdir, start)
-    tb = summaries.TensorBoard(workdir)
+    tb = summaries.TensorBoard(workdir, resume_step=start)
     bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start

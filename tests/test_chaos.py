@@ -1,0 +1,80 @@
+"""Crash consistency with real processes: SIGKILL at random moments of one run (some during checkpoint writes),
+then the same command again, ends bit-identical to an uninterrupted run, with every step logged once, in order,
+in metrics.jsonl and (after TensorBoard's purges) in the event files."""
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+
+from jaxgan import checkpoint, parallel, run
+from tests.conftest import REPO, tiny_config
+from tests.test_cli import TINY
+from tests.test_train import read_events
+
+STEPS = 30
+SETTINGS = ["--set", "log_every=1", "--set", "checkpoint_every=2", "--set", "keep_checkpoints=2", "--set",
+            "ema_decay=0.9", "--steps", str(STEPS), "--quiet"]
+
+
+def train_command(workdir):
+    return [sys.executable, "-m", "tests.mock_jaxgan", "train", "dcgan", "--workdir", str(workdir), *TINY, *SETTINGS]
+
+
+def logged_steps(workdir):
+    path = workdir / run.METRICS
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line)["step"])
+        except (ValueError, KeyError):
+            out.append(None)
+    return out
+
+
+def final_state(workdir):
+    cfg = tiny_config(ema_decay=0.9, steps=STEPS, log_every=1, checkpoint_every=2, keep_checkpoints=2)
+    ckpt = checkpoint.Checkpointer(workdir / run.CHECKPOINTS)
+    assert ckpt.latest_step() == STEPS
+    return jax.device_get(ckpt.restore(STEPS, cfg, parallel.make_mesh()))
+
+
+def test_sigkills_at_random_moments_end_bit_identical(tmp_path):
+    straight = subprocess.run(train_command(tmp_path / "straight"), cwd=REPO, capture_output=True, text=True,
+                              timeout=600)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+
+    workdir, rng, kills = tmp_path / "killed", random.Random(0), 0
+    while kills < 6:
+        proc = subprocess.Popen(train_command(workdir), cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        before = len(logged_steps(workdir))
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and len(logged_steps(workdir)) <= before:
+            time.sleep(0.05)  # training has begun (the slow start-up is not where a kill teaches anything)
+        time.sleep(rng.uniform(0.0, 1.5))  # then somewhere in the steps, the saves, the log writes
+        if proc.poll() is not None:
+            break  # finished before the kill
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        kills += 1
+    assert kills >= 5
+    last = subprocess.run(train_command(workdir), cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert last.returncode == 0, last.stderr[-2000:]
+
+    jax.tree.map(np.testing.assert_array_equal, final_state(workdir), final_state(tmp_path / "straight"))
+    assert logged_steps(workdir) == list(range(1, STEPS + 1))
+    seen = {}  # TensorBoard's reading: a SessionLog.START at step s drops what was logged at steps >= s
+    for event in read_events(workdir / "tensorboard"):
+        if event.HasField("session_log") and event.session_log.status == event.session_log.START:
+            seen = {k: v for k, v in seen.items() if k < event.step}
+        for value in event.summary.value:
+            if value.tag == "train/d_loss":
+                seen.setdefault(event.step, []).append(value.simple_value)
+    assert sorted(seen) == list(range(1, STEPS + 1)) and all(len(v) == 1 for v in seen.values())
