@@ -1,15 +1,20 @@
 """Checkpoints of a `GANState` with orbax-checkpoint: plain arrays on disk, never pickled modules.
 
     ckpt = Checkpointer(workdir / "checkpoints", keep=3)
-    ckpt.save(step, state); ckpt.wait()
+    ckpt.save(step, state, cfg); ckpt.wait()
     state = ckpt.restore_latest(cfg, mesh)      # None when there is none
 
 Saving is asynchronous (training goes on while files are written). A checkpoint that cannot be read raises
-`UserError` naming it; nothing on disk is changed or deleted by a failed restore. Checkpoints written before G, D
-and the EMA became one pytree each (a flat `GANState` of `g_params`, `g_stats`, ...) are read and converted.
+`UserError` naming it; nothing on disk is changed or deleted by a failed restore. Each checkpoint records
+(orbax's per-step custom metadata) jaxgan's version, a format number and the config's non-runtime values with
+their hash; one written for another config is refused before any array is read, naming the first difference.
+Checkpoints written before G, D and the EMA became one pytree each (a flat `GANState` of `g_params`, `g_stats`,
+...) are read and converted.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import pathlib
 
 import jax
@@ -18,8 +23,31 @@ from jax.sharding import NamedSharding
 
 from jaxgan import parallel, state as state_lib
 from jaxgan.state import EMAState, GANState, NetState
+from jaxgan import config as config_lib
 from jaxgan.config import Config
 from jaxgan.errors import UserError
+
+FORMAT = 2  # 1: jaxgan 0.1's flat state; 2: G, D and the EMA as one pytree each, with this metadata
+
+
+def stamp(cfg: Config) -> dict:
+    """What a checkpoint records about where it came from.
+
+    Args:
+      cfg: the run's config.
+
+    Returns:
+      {"jaxgan": version, "format": FORMAT, "config": the non-runtime values, "config_hash": their sha256}.
+    """
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("jaxgan")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    values = {k: v for k, v in cfg.to_dict().items() if k not in config_lib.RUNTIME_KEYS}
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+    return {"jaxgan": version, "format": FORMAT, "config": values, "config_hash": digest}
 
 
 def legacy_layout(state: GANState) -> dict:
@@ -81,14 +109,44 @@ class Checkpointer:
         """
         return list(self._manager.all_steps())
 
-    def save(self, step: int, state: state_lib.GANState) -> None:
+    def save(self, step: int, state: state_lib.GANState, cfg: Config | None = None) -> None:
         """Starts saving `state` as checkpoint `step`; the files are written in the background (`wait` for them).
 
         Args:
           step: the checkpoint's number (the training step).
           state: the `GANState` to save.
+          cfg: the run's config, recorded with the checkpoint (`stamp`) so another run's config is refused.
         """
-        self._manager.save(step, args=ocp.args.StandardSave(state), force=True)
+        meta = None if cfg is None else stamp(cfg)
+        self._manager.save(step, args=ocp.args.StandardSave(state), force=True, custom_metadata=meta)
+
+    def check_origin(self, step: int, cfg: Config) -> None:
+        """Refuses a checkpoint written for another config or by a newer format.
+
+        Args:
+          step: a step on disk.
+          cfg: the config about to restore it.
+
+        Raises:
+          UserError: naming the first differing key, or the format.
+        """
+        try:
+            meta = self._manager.metadata(step).custom_metadata or {}
+        except Exception:  # no or unreadable metadata: the restore itself will say what is wrong
+            return
+        if not meta:
+            return  # written before checkpoints were stamped
+        where = self.directory / str(step)
+        if meta.get("format", 0) > FORMAT:
+            raise UserError(f"checkpoint {where} has format {meta.get('format')}, newer than this jaxgan reads "
+                            f"({FORMAT}); it was written by jaxgan {meta.get('jaxgan')}")
+        mine = stamp(cfg)
+        if meta.get("config_hash") != mine["config_hash"]:
+            theirs = meta.get("config", {})
+            diff = [k for k in mine["config"] if theirs.get(k) != mine["config"][k]] or ["(unknown)"]
+            k = diff[0]
+            raise UserError(f"checkpoint {where} was written for another config: {k}={theirs.get(k)!r}, not "
+                            f"{mine['config'].get(k)!r}; it was left as it is")
 
     def wait(self) -> None:
         """Blocks until every save started has reached the disk."""
@@ -112,6 +170,7 @@ class Checkpointer:
         Raises:
           UserError: the checkpoint is missing, damaged or of another model; it is left as it is.
         """
+        self.check_origin(step, cfg)
         sharding = NamedSharding(mesh, parallel.REPLICATED)
         target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
                               state_lib.abstract(cfg))

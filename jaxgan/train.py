@@ -136,7 +136,7 @@ def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GA
                 bar.set_postfix_str(_format(m, ips), refresh=False)
                 bar.update(done - bar.n)
             if saving:
-                ckpt.save(done, state)
+                ckpt.save(done, state, cfg)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
                 write_grid(cfg, state, workdir, done, tb)
             if best is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
@@ -152,7 +152,7 @@ def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GA
     if ctrl_c.requested:  # keep what was trained (when it is finite): the next run resumes here
         tb.close()
         if int(state.step) not in ckpt.all_steps() and bool(jax.device_get(all_finite(state))):
-            ckpt.save(int(state.step), state)
+            ckpt.save(int(state.step), state, cfg)
         ckpt.wait()
         if ctrl_c.signum == signal.SIGTERM:
             raise Terminated(int(state.step))
@@ -193,7 +193,7 @@ class _BestCheckpoint:
                                            self.cfg.eval_samples)
         if value < self.value:
             self.step, self.value = step, value
-            self.ckpt.save(step, state)
+            self.ckpt.save(step, state, self.cfg)
             self.ckpt.wait()  # best.json must never name a checkpoint that is not on disk yet
             self.record.write_text(json.dumps({"step": step, "fid_c": value, "eval_samples": self.cfg.eval_samples}))
         return value

@@ -244,3 +244,18 @@ def test_absurd_learning_rates_exit_3_after_the_rollbacks(tmp_path, capsys):
     assert err[-1].startswith("jaxgan: error: training diverged at step"), err
     assert len(json.loads((tmp_path / "rollbacks.json").read_text())) == 2
     assert _all_checkpoints_finite(tmp_path, tiny_config(lr_g=1e12, lr_d=1e12))
+
+
+def test_a_checkpoint_of_another_config_is_refused_naming_the_difference(tmp_path, fake_load):
+    import shutil
+
+    train.train(tiny_config(steps=2, checkpoint_every=2), tmp_path / "a", progress=False)
+    other = tiny_config(steps=2, checkpoint_every=2, lr_g=1e-4)  # same shapes: only the stamp tells them apart
+    train.train(other.replace(steps=1), tmp_path / "b", progress=False)
+    shutil.copytree(tmp_path / "a" / "checkpoints" / "2", tmp_path / "b" / "checkpoints" / "2")
+    before = sorted(p.name for p in (tmp_path / "b" / "checkpoints").iterdir())
+    with pytest.raises(UserError, match=r"written for another config: lr_g=0\.0002, not 0\.0001"):
+        checkpoint.Checkpointer(tmp_path / "b" / "checkpoints").restore_latest(other, parallel.make_mesh())
+    assert sorted(p.name for p in (tmp_path / "b" / "checkpoints").iterdir()) == before
+    stamped = checkpoint.Checkpointer(tmp_path / "a" / "checkpoints")._manager.metadata(2).custom_metadata
+    assert stamped["format"] == checkpoint.FORMAT and stamped["config"]["lr_g"] == 2e-4 and stamped["jaxgan"]
