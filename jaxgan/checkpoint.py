@@ -13,6 +13,7 @@ Checkpoints written before G, D and the EMA became one pytree each (a flat `GANS
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import pathlib
@@ -118,7 +119,18 @@ class Checkpointer:
           cfg: the run's config, recorded with the checkpoint (`stamp`) so another run's config is refused.
         """
         meta = None if cfg is None else stamp(cfg)
-        self._manager.save(step, args=ocp.args.StandardSave(state), force=True, custom_metadata=meta)
+        with self._storage_errors(step):
+            self._manager.save(step, args=ocp.args.StandardSave(state), force=True, custom_metadata=meta)
+
+    @contextlib.contextmanager
+    def _storage_errors(self, step):
+        """A full or read-only disk (here or in the background writer) becomes one line; the checkpoints already
+        complete on disk stay as they are (orbax writes each one into a temporary folder, renamed when whole)."""
+        try:
+            yield
+        except OSError as e:
+            raise UserError(f"cannot write checkpoint {self.directory / str(step)} ({e.strerror or e}); the "
+                            f"previous checkpoints are intact") from None
 
     def check_origin(self, step: int, cfg: Config) -> None:
         """Refuses a checkpoint written for another config or by a newer format.
@@ -149,8 +161,13 @@ class Checkpointer:
                             f"{mine['config'].get(k)!r}; it was left as it is")
 
     def wait(self) -> None:
-        """Blocks until every save started has reached the disk."""
-        self._manager.wait_until_finished()
+        """Blocks until every save started has reached the disk.
+
+        Raises:
+          UserError: a save failed for lack of space or permission.
+        """
+        with self._storage_errors(self.latest_step()):
+            self._manager.wait_until_finished()
 
     def close(self) -> None:
         """Waits for the saves and releases the manager."""

@@ -259,3 +259,19 @@ def test_a_checkpoint_of_another_config_is_refused_naming_the_difference(tmp_pat
     assert sorted(p.name for p in (tmp_path / "b" / "checkpoints").iterdir()) == before
     stamped = checkpoint.Checkpointer(tmp_path / "a" / "checkpoints")._manager.metadata(2).custom_metadata
     assert stamped["format"] == checkpoint.FORMAT and stamped["config"]["lr_g"] == 2e-4 and stamped["jaxgan"]
+
+
+def test_a_full_disk_while_saving_is_one_line_and_keeps_the_last_checkpoint(tmp_path, fake_load, monkeypatch):
+    import errno
+
+    cfg = tiny_config(steps=2, checkpoint_every=2)
+    train.train(cfg, tmp_path, progress=False)
+    files = {p: p.read_bytes() for p in (tmp_path / "checkpoints").rglob("*") if p.is_file()}
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint.ocp.CheckpointManager, "save", full)
+    with pytest.raises(UserError, match=r"cannot write checkpoint .*4 \(No space left on device\); the previous"):
+        train.train(cfg.replace(steps=4), tmp_path, progress=False)
+    assert {p: p.read_bytes() for p in (tmp_path / "checkpoints").rglob("*") if p.is_file()} == files
