@@ -69,17 +69,17 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
       Diverged: a non-finite loss or state that nan_policy=rollback could not (or nan_policy=stop may not) undo;
         no non-finite state is ever saved.
     """
+    mesh = mesh or parallel.make_mesh()
+    parallel.check_batch_divides(cfg.batch_size, mesh)
+    images, labels = load_train_data(cfg, data_dir)  # missing data fails before anything is written
     with run.TrainerLock(workdir, log=lambda line: print(line, file=sys.stderr)):
-        return _train(cfg, workdir, data_dir, progress, mesh)
+        return _train(cfg, workdir, images, labels, data_dir, progress, mesh)
 
 
-def _train(cfg: Config, workdir, data_dir, progress: bool, mesh) -> state_lib.GANState:
+def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh) -> state_lib.GANState:
     from tqdm import tqdm
 
     workdir = run.prepare(cfg, workdir)
-    mesh = mesh or parallel.make_mesh()
-    parallel.check_batch_divides(cfg.batch_size, mesh)
-    images, labels = load_train_data(cfg, data_dir)
     batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, state_lib.root_key(cfg, state_lib.KEY_DATA), mesh)
     ckpt = checkpoint.Checkpointer(workdir / run.CHECKPOINTS, cfg.keep_checkpoints)
     state = ckpt.restore_latest(cfg, mesh)
