@@ -203,6 +203,34 @@ class Checkpointer:
             raise UserError(f"checkpoint {self.directory / str(step)} cannot be read ({type(e).__name__}: {first}); "
                             f"it was left as it is: move it aside to resume from an earlier checkpoint") from None
 
+    def discard_incomplete(self, resumed_from: int | None) -> list[str]:
+        """Removes what a killed trainer left half-written, so the folder holds only complete checkpoints up to the
+        one training resumes from: orbax's temporary folders, and step folders it does not list as complete or
+        that lie past `resumed_from`. Call it only while holding the run folder's trainer lock.
+
+        Args:
+          resumed_from: the step training resumes from (None: from scratch).
+
+        Returns:
+          The names removed.
+        """
+        import shutil
+
+        listed = set(self.all_steps())
+        removed = []
+        for path in sorted(self.directory.iterdir()):
+            head = path.name.split(".")[0]
+            if not head.isdigit():
+                continue
+            step = int(head)
+            complete = path.name == head and step in listed
+            if not complete or resumed_from is None or step > resumed_from:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+                removed.append(path.name)
+        if removed:
+            self._manager.reload()
+        return removed
+
     def restore_latest(self, cfg: Config, mesh) -> state_lib.GANState | None:
         """The newest checkpoint, replicated over `mesh`.
 

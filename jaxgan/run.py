@@ -26,7 +26,7 @@ import pathlib
 import socket
 import time
 
-from jaxgan import checkpoint, config as config_lib, parallel
+from jaxgan import checkpoint, config as config_lib, losses, models, parallel
 from jaxgan.config import Config
 from jaxgan.errors import UserError
 
@@ -75,7 +75,14 @@ def load_config(workdir) -> Config:
             origins = {str(k): pathlib.Path(v) for k, v in origins.items()}
         except (OSError, ValueError, AttributeError, TypeError):
             raise UserError(f"{code} is damaged; it should map 'model'/'loss' to experiment files") from None
+        try:
+            names = json.loads((workdir / CONFIG).read_text())
+        except (OSError, ValueError):
+            names = {}
+        registered = {"model": models.names(), "loss": losses.names()}
         for kind, path in origins.items():
+            if isinstance(names, dict) and names.get(kind) in registered.get(kind, ()):
+                continue  # already registered in this process: nothing to import
             if not path.is_file():
                 raise UserError(f"{workdir}: the run's {kind} is registered by the experiment file {path}, which is "
                                 f"no longer there; put it back (the run folder holds no code)")

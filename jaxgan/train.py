@@ -83,6 +83,9 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
     batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, state_lib.root_key(cfg, state_lib.KEY_DATA), mesh)
     ckpt = checkpoint.Checkpointer(workdir / run.CHECKPOINTS, cfg.keep_checkpoints)
     state = ckpt.restore_latest(cfg, mesh)
+    # Under the lock: what a killed trainer left half-written goes, so no checkpoint past this one can surface
+    # later (its metrics lines are trimmed below and would be lost).
+    ckpt.discard_incomplete(None if state is None else int(state.step))
     state = parallel.replicate(state_lib.create(cfg), mesh) if state is None else state
     start = int(state.step)
     if start >= cfg.steps:

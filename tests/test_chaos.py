@@ -38,6 +38,11 @@ def logged_steps(workdir):
     return out
 
 
+def saving(workdir) -> bool:
+    folder = workdir / run.CHECKPOINTS
+    return folder.is_dir() and any("tmp" in p.name for p in folder.iterdir())
+
+
 def final_state(workdir):
     cfg = tiny_config(ema_decay=0.9, steps=STEPS, log_every=1, checkpoint_every=2, keep_checkpoints=2)
     ckpt = checkpoint.Checkpointer(workdir / run.CHECKPOINTS)
@@ -50,7 +55,7 @@ def test_sigkills_at_random_moments_end_bit_identical(tmp_path):
                               timeout=600)
     assert straight.returncode == 0, straight.stderr[-2000:]
 
-    workdir, rng, kills = tmp_path / "killed", random.Random(0), 0
+    workdir, rng, kills, in_saves = tmp_path / "killed", random.Random(0), 0, 0
     while kills < 6:
         proc = subprocess.Popen(train_command(workdir), cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
@@ -58,13 +63,19 @@ def test_sigkills_at_random_moments_end_bit_identical(tmp_path):
         deadline = time.time() + 300
         while time.time() < deadline and proc.poll() is None and len(logged_steps(workdir)) <= before:
             time.sleep(0.05)  # training has begun (the slow start-up is not where a kill teaches anything)
-        time.sleep(rng.uniform(0.0, 1.5))  # then somewhere in the steps, the saves, the log writes
+        if kills % 2:  # every other kill waits for a checkpoint being written (orbax's temporary folder)
+            until = time.time() + 20
+            while time.time() < until and proc.poll() is None and not saving(workdir):
+                time.sleep(0.002)
+            in_saves += saving(workdir)
+        else:  # the others land anywhere: in the steps, the saves, the log writes
+            time.sleep(rng.uniform(0.0, 1.5))
         if proc.poll() is not None:
             break  # finished before the kill
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         kills += 1
-    assert kills >= 5
+    assert kills >= 5 and in_saves >= 1, (kills, in_saves)
     last = subprocess.run(train_command(workdir), cwd=REPO, capture_output=True, text=True, timeout=600)
     assert last.returncode == 0, last.stderr[-2000:]
 

@@ -151,3 +151,11 @@ def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path):
     (tmp_path / "file").write_text("")
     assert_one_line_error(jaxgan("train", "dcgan", "--workdir", tmp_path / "file" / "w", *TINY), "cannot lock",
                           "Not a directory")
+
+
+def test_sample_and_report_work_on_a_folder_being_trained(plugin_run, tmp_path):
+    """Readers never take the trainer's lock: they read the latest complete checkpoint."""
+    _, workdir = plugin_run
+    with run.TrainerLock(workdir):
+        assert jaxgan("sample", "--workdir", workdir, "--n", 4, "--out", tmp_path / "s.png").returncode == 0
+        assert jaxgan("report", "--workdir", workdir, "--out", tmp_path / "r.html").returncode == 0

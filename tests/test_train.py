@@ -221,12 +221,17 @@ def test_a_divergence_rolls_back_with_lower_rates_and_training_recovers(tmp_path
     assert train._DivergenceGuard(cfg, tmp_path).effective_config().lr_d == cfg.lr_d * 0.5
 
 
-def test_stop_policy_ends_with_diverged_and_saves_nothing_non_finite(tmp_path, fake_load, monkeypatch):
+def test_stop_policy_exits_3_and_saves_nothing_non_finite(tmp_path, fake_load, monkeypatch, capsys):
+    from jaxgan import cli
+
     _poison_at(monkeypatch, {2})
     cfg = tiny_config(steps=8, log_every=4, checkpoint_every=2, nan_policy="stop")
-    with pytest.raises(train.Diverged) as e:
-        train.train(cfg, tmp_path, progress=False)
-    assert e.value.args == (4, 2)  # found at the step-4 check; the step-2 checkpoint is the last finite one
+    sets = [x for k, v in cfg.to_dict().items() if k not in ("classes",) for x in ("--set", f"{k}={v}")]
+    assert cli.main(["train", "dcgan", "--workdir", str(tmp_path), "--quiet", *sets]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    # Found at the step-4 check; the step-2 checkpoint is the last finite one.
+    assert err[-1] == ("jaxgan: error: training diverged at step 4 (non-finite loss or parameters); last finite "
+                       "checkpoint: step 2")
     assert checkpoint.Checkpointer(tmp_path / "checkpoints").all_steps() == [2]
     assert _all_checkpoints_finite(tmp_path, cfg)
 
@@ -275,3 +280,16 @@ def test_a_full_disk_while_saving_is_one_line_and_keeps_the_last_checkpoint(tmp_
     with pytest.raises(UserError, match=r"cannot write checkpoint .*4 \(No space left on device\); the previous"):
         train.train(cfg.replace(steps=4), tmp_path, progress=False)
     assert {p: p.read_bytes() for p in (tmp_path / "checkpoints").rglob("*") if p.is_file()} == files
+
+
+def test_a_resumed_trainer_discards_what_a_killed_one_left_half_written(tmp_path, fake_load):
+    cfg = tiny_config(steps=4, checkpoint_every=2, keep_checkpoints=3)
+    train.train(cfg, tmp_path, progress=False)
+    folder = tmp_path / "checkpoints"
+    (folder / "6.orbax-checkpoint-tmp").mkdir()  # a save killed before its rename
+    (folder / "8").mkdir()  # a folder orbax does not list as a complete checkpoint
+    assert checkpoint.Checkpointer(folder).discard_incomplete(4) == ["6.orbax-checkpoint-tmp", "8"]
+    assert sorted(p.name for p in folder.iterdir() if p.name[0].isdigit()) == ["2", "4"]
+    (folder / "6.orbax-checkpoint-tmp").mkdir()
+    train.train(cfg.replace(steps=6), tmp_path, progress=False)  # the loop does it on resume
+    assert checkpoint.Checkpointer(folder).all_steps() == [2, 4, 6]
