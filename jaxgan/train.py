@@ -124,6 +124,9 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
                     log = (workdir / run.METRICS).open("a")
                     log.write(json.dumps(guard.records[-1]) + "\n")
                     log.flush()
+                    tb.close()  # a new event file that makes TensorBoard drop what was logged past the restored step
+                    tb = summaries.TensorBoard(workdir, resume_step=step)
+                    bar.n = step
                     bar.write(f"step {done}: non-finite {'loss' if finite else 'parameters'}; rolled back to step "
                               f"{step} with learning rates x{guard.factor():g} (rollback {len(guard.records)} of "
                               f"{cfg.max_rollbacks})")

@@ -207,16 +207,24 @@ def _all_checkpoints_finite(workdir, cfg):
 
 
 def test_a_divergence_rolls_back_with_lower_rates_and_training_recovers(tmp_path, fake_load, monkeypatch):
-    _poison_at(monkeypatch, {4})  # the 5th step: after the checkpoint of step 4
-    cfg = tiny_config(steps=8, log_every=2, checkpoint_every=4)
+    _poison_at(monkeypatch, {6})  # the 7th step: steps 5 and 6 are logged after the checkpoint of step 4
+    cfg = tiny_config(steps=8, log_every=1, checkpoint_every=4)
     state = train.train(cfg, tmp_path, progress=False)
     assert int(state.step) == 8 and bool(train.all_finite(state))
     (record,) = json.loads((tmp_path / "rollbacks.json").read_text())
-    assert record["step"] == 4 and record["diverged_at"] == 6 and record["lr_g"] == cfg.lr_g * 0.5
+    assert record["step"] == 4 and record["diverged_at"] == 7 and record["lr_g"] == cfg.lr_g * 0.5
     lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in lines if "d_loss" in r] == [2, 4, 6, 8]  # every step once, in order
+    assert [r["step"] for r in lines if "d_loss" in r] == list(range(1, 9))  # every step once, in order
     assert [r for r in lines if "rollback" in r] == [record]
     assert _all_checkpoints_finite(tmp_path, cfg)
+    seen = {}  # TensorBoard's view after its purges: every logged step once
+    for event in read_events(tmp_path / "tensorboard"):
+        if event.HasField("session_log") and event.session_log.status == event.session_log.START:
+            seen = {k: v for k, v in seen.items() if k < event.step}
+        for value in event.summary.value:
+            if value.tag == "train/d_loss":
+                seen.setdefault(event.step, []).append(value.simple_value)
+    assert sorted(seen) == list(range(1, 9)) and all(len(v) == 1 for v in seen.values())
     # A resumed run keeps the lowered rates.
     assert train._DivergenceGuard(cfg, tmp_path).effective_config().lr_d == cfg.lr_d * 0.5
 
