@@ -42,6 +42,23 @@ def arm(args):
     (workdir / "curve.json").write_text(json.dumps(result, indent=1) + "\n")
 
 
+def score(name: str, policy: str, workdir: pathlib.Path, data_dir, rescore: bool) -> dict:
+    """One arm's row: `jaxgan eval` of its run folder (in a fresh process: the code that trained it need not be the
+    code that started this script), unless an eval.json is there and `rescore` is off."""
+    if rescore or not (workdir / "eval.json").is_file():
+        cmd = [sys.executable, "-m", "jaxgan.cli", "eval", "--workdir", str(workdir), "--out",
+               str(workdir / "eval.json")] + (["--data-dir", data_dir] if data_dir else [])
+        if subprocess.run(cmd).returncode != 0:
+            sys.exit(f"jaxgan eval failed on {workdir}")
+    metrics = json.loads((workdir / "eval.json").read_text())
+    curve = json.loads((workdir / "curve.json").read_text())
+    return {"experiment": name, "augment": policy, "steps": curve["points"][-1]["step"],
+            "images_per_s": curve["images_per_s"], "curve": curve["points"],
+            "fid_c": metrics["fid_c"], "class_accuracy": metrics.get("class_accuracy"),
+            "intra_class_fid_c_mean": metrics.get("intra_fid_c_mean"),
+            "precision": metrics.get("precision"), "recall": metrics.get("recall")}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiments", nargs="*", default=["cgan", "pegasus"])
@@ -49,6 +66,8 @@ def main():
     p.add_argument("--augment", default="flip,color,translation,cutout", help="the policy of the augmented arm")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="benchmarks/augment_comparison", help="writes OUT.json and OUT.md")
+    p.add_argument("--score-only", action="store_true",
+                   help="train nothing: score the arms' run folders already in OUT_runs (eval.json kept if there)")
     p.add_argument("--arm-augment", default=None, help=argparse.SUPPRESS)
     p.add_argument("--experiment", default=None, help=argparse.SUPPRESS)
     p.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
@@ -56,32 +75,22 @@ def main():
     if args.experiment is not None:
         return arm(args)
 
-    from jaxgan import cli
-
     out = pathlib.Path(args.out)
     runs = out.parent / f"{out.name}_runs"
     rows = []
     for name in args.experiments:
-        procs = {}
-        for policy in ("", args.augment):
-            workdir = runs / f"{name}-{'augment' if policy else 'plain'}"
-            cmd = [sys.executable, __file__, "--experiment", name, "--arm-augment", policy, "--workdir", str(workdir),
-                   "--minutes", str(args.minutes)] + (["--data-dir", args.data_dir] if args.data_dir else [])
-            procs[policy] = (workdir, subprocess.Popen(cmd))
-        for policy, (workdir, proc) in procs.items():
-            if proc.wait() != 0:
-                sys.exit(f"the {name} arm augment={policy!r} failed (exit {proc.returncode})")
-        for policy, (workdir, _) in procs.items():  # scored one after the other, the machine otherwise idle
-            eval_args = ["eval", "--workdir", str(workdir), "--out", str(workdir / "eval.json")]
-            if cli.main(eval_args + (["--data-dir", args.data_dir] if args.data_dir else [])) != 0:
-                sys.exit(f"jaxgan eval failed on {workdir}")
-            metrics = json.loads((workdir / "eval.json").read_text())
-            curve = json.loads((workdir / "curve.json").read_text())
-            rows.append({"experiment": name, "augment": policy, "steps": curve["points"][-1]["step"],
-                         "images_per_s": curve["images_per_s"], "curve": curve["points"],
-                         "fid_c": metrics["fid_c"], "class_accuracy": metrics.get("class_accuracy"),
-                         "intra_class_fid_c_mean": metrics.get("intra_fid_c_mean"),
-                         "precision": metrics.get("precision"), "recall": metrics.get("recall")})
+        arms = {policy: runs / f"{name}-{'augment' if policy else 'plain'}" for policy in ("", args.augment)}
+        if not args.score_only:
+            procs = {}
+            for policy, workdir in arms.items():
+                cmd = [sys.executable, __file__, "--experiment", name, "--arm-augment", policy, "--workdir",
+                       str(workdir), "--minutes", str(args.minutes)]
+                procs[policy] = subprocess.Popen(cmd + (["--data-dir", args.data_dir] if args.data_dir else []))
+            for policy, proc in procs.items():
+                if proc.wait() != 0:
+                    sys.exit(f"the {name} arm augment={policy!r} failed (exit {proc.returncode})")
+        for policy, workdir in arms.items():  # scored one after the other, the machine otherwise idle
+            rows.append(score(name, policy, workdir, args.data_dir, rescore=not args.score_only))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps({"minutes": args.minutes, "rows": rows}, indent=1) + "\n")
     lines = [f"Each arm: {args.minutes:g} minutes of training time, both arms of an experiment side by side on this "

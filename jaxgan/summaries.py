@@ -32,12 +32,13 @@ class TensorBoard:
           workdir: the run folder.
           resume_step: the step training resumes from; TensorBoard discards what earlier sessions logged past it
             (tensorboardX's `purge_step`: a SessionLog.START at resume_step + 1, past which older events are
-            dropped), so no step is shown twice.
+            dropped; also at 0, after a first session killed before its first checkpoint), so no step is shown
+            twice.
         """
         from tensorboardX import SummaryWriter  # imported here: only a training run writes events
 
         self._writer = SummaryWriter(str(pathlib.Path(workdir) / TENSORBOARD), flush_secs=30,
-                                     purge_step=resume_step + 1 if resume_step else None)
+                                     purge_step=resume_step + 1)  # from scratch too: a killed first session
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train"):
         for name, value in values.items():
@@ -46,6 +47,11 @@ class TensorBoard:
 
     def image(self, step: int, tag: str, image: np.ndarray):
         self._writer.add_image(tag, np.asarray(image), step, dataformats="HWC")
+
+    def flush(self):
+        """Writes the buffered events to disk (the loop does it with every checkpoint: a run killed later resumes
+        from one, and what was logged up to it must not be lost)."""
+        self._writer.flush()
 
     def close(self):
         self._writer.close()

@@ -142,6 +142,7 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
                 bar.set_postfix_str(_format(m, ips), refresh=False)
                 bar.update(done - bar.n)
             if saving:
+                tb.flush()  # everything logged up to a resume point is on disk before the checkpoint is
                 ckpt.save(done, state, cfg)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
                 write_grid(cfg, state, workdir, done, tb)

@@ -16,7 +16,7 @@ from tests.conftest import REPO, tiny_config
 from tests.test_cli import TINY
 from tests.test_train import read_events
 
-STEPS = 30
+STEPS = 40
 SETTINGS = ["--set", "log_every=1", "--set", "checkpoint_every=2", "--set", "keep_checkpoints=2", "--set",
             "ema_decay=0.9", "--steps", str(STEPS), "--quiet"]
 
@@ -38,6 +38,17 @@ def logged_steps(workdir):
     return out
 
 
+def last_logged(workdir) -> int:
+    steps = [s for s in logged_steps(workdir) if s is not None]
+    return steps[-1] if steps else 0
+
+
+def complete_checkpoint(workdir) -> int:
+    folder = workdir / run.CHECKPOINTS
+    steps = [int(p.name) for p in folder.iterdir() if p.name.isdigit()] if folder.is_dir() else []
+    return max(steps, default=0)
+
+
 def saving(workdir) -> bool:
     folder = workdir / run.CHECKPOINTS
     return folder.is_dir() and any("tmp" in p.name for p in folder.iterdir())
@@ -57,19 +68,20 @@ def test_sigkills_at_random_moments_end_bit_identical(tmp_path):
 
     workdir, rng, kills, in_saves = tmp_path / "killed", random.Random(0), 0, 0
     while kills < 6:
+        resumed = complete_checkpoint(workdir)
+        target = resumed + rng.randint(1, 6)  # kills follow training's progress, not the clock: any machine speed
         proc = subprocess.Popen(train_command(workdir), cwd=REPO, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
-        before = len(logged_steps(workdir))
         deadline = time.time() + 300
-        while time.time() < deadline and proc.poll() is None and len(logged_steps(workdir)) <= before:
-            time.sleep(0.05)  # training has begun (the slow start-up is not where a kill teaches anything)
+        while time.time() < deadline and proc.poll() is None and last_logged(workdir) < target:
+            time.sleep(0.002)
         if kills % 2:  # every other kill waits for a checkpoint being written (orbax's temporary folder)
             until = time.time() + 20
             while time.time() < until and proc.poll() is None and not saving(workdir):
-                time.sleep(0.002)
+                time.sleep(0.001)
             in_saves += saving(workdir)
-        else:  # the others land anywhere: in the steps, the saves, the log writes
-            time.sleep(rng.uniform(0.0, 1.5))
+        else:  # the others land anywhere: in a step, a save, a log write
+            time.sleep(rng.uniform(0.0, 0.05))
         if proc.poll() is not None:
             break  # finished before the kill
         proc.send_signal(signal.SIGKILL)
