@@ -276,10 +276,10 @@ class _DivergenceGuard:
         return self.cfg.replace(lr_g=self.cfg.lr_g * self.factor(), lr_d=self.cfg.lr_d * self.factor())
 
     def roll_back(self, step: int, ckpt: checkpoint.Checkpointer, mesh):
+        ckpt.wait()  # the checkpoint named or restored below must be complete on disk
         last = ckpt.latest_step()
         if self.cfg.nan_policy == "stop" or len(self.records) >= self.cfg.max_rollbacks:
             raise Diverged(step, last)
-        ckpt.wait()
         state = (ckpt.restore(last, self.cfg, mesh) if last is not None
                  else parallel.replicate(state_lib.create(self.cfg), mesh))
         restored = int(state.step)

@@ -43,7 +43,7 @@ def test_cli(tmp_path, capsys):
     assert "Generator" in _texts(out.read_text())
     for args, words in ([["--experiment", "cgan", "--out", str(tmp_path / "g.png")], ".svg"],
                         [["--workdir", str(tmp_path), "--out", str(out)], "not a jaxgan run folder"],
-                        [["--out", str(out)], "either"]):
+                        [["--out", str(out)], "give one of"]):
         capsys.readouterr()
         assert cli.main(["diagram", *args]) == 2
         err = capsys.readouterr().err.strip().splitlines()
