@@ -14,7 +14,7 @@ import numpy as np
 from jaxgan import checkpoint, parallel, run
 from tests.conftest import REPO, tiny_config
 from tests.test_cli import TINY
-from tests.test_train import read_events
+from tests.test_train import tensorboard_view
 
 STEPS = 40
 SETTINGS = ["--set", "log_every=1", "--set", "checkpoint_every=2", "--set", "keep_checkpoints=2", "--set",
@@ -93,11 +93,5 @@ def test_sigkills_at_random_moments_end_bit_identical(tmp_path):
 
     jax.tree.map(np.testing.assert_array_equal, final_state(workdir), final_state(tmp_path / "straight"))
     assert logged_steps(workdir) == list(range(1, STEPS + 1))
-    seen = {}  # TensorBoard's reading: a SessionLog.START at step s drops what was logged at steps >= s
-    for event in read_events(workdir / "tensorboard"):
-        if event.HasField("session_log") and event.session_log.status == event.session_log.START:
-            seen = {k: v for k, v in seen.items() if k < event.step}
-        for value in event.summary.value:
-            if value.tag == "train/d_loss":
-                seen.setdefault(event.step, []).append(value.simple_value)
+    seen = tensorboard_view(workdir / "tensorboard", "train/d_loss")
     assert sorted(seen) == list(range(1, STEPS + 1)) and all(len(v) == 1 for v in seen.values())

@@ -154,6 +154,19 @@ def read_events(folder):
             yield event
 
 
+def tensorboard_view(folder, tag):
+    """{step: [values]} of `tag` as TensorBoard shows it: a SessionLog.START at step s drops what earlier files
+    logged at steps >= s."""
+    seen = {}
+    for event in read_events(folder):
+        if event.HasField("session_log") and event.session_log.status == event.session_log.START:
+            seen = {k: v for k, v in seen.items() if k < event.step}
+        for value in event.summary.value:
+            if value.tag == tag:
+                seen.setdefault(event.step, []).append(value.simple_value)
+    return seen
+
+
 def test_tensorboard_events_and_environment_are_recorded(tmp_path, fake_load):
     cfg = tiny_config(steps=4, checkpoint_every=2, sample_every=2, log_every=1)
     train.train(cfg.replace(steps=2), tmp_path, progress=False)
@@ -217,13 +230,7 @@ def test_a_divergence_rolls_back_with_lower_rates_and_training_recovers(tmp_path
     assert [r["step"] for r in lines if "d_loss" in r] == list(range(1, 9))  # every step once, in order
     assert [r for r in lines if "rollback" in r] == [record]
     assert _all_checkpoints_finite(tmp_path, cfg)
-    seen = {}  # TensorBoard's view after its purges: every logged step once
-    for event in read_events(tmp_path / "tensorboard"):
-        if event.HasField("session_log") and event.session_log.status == event.session_log.START:
-            seen = {k: v for k, v in seen.items() if k < event.step}
-        for value in event.summary.value:
-            if value.tag == "train/d_loss":
-                seen.setdefault(event.step, []).append(value.simple_value)
+    seen = tensorboard_view(tmp_path / "tensorboard", "train/d_loss")  # every logged step once
     assert sorted(seen) == list(range(1, 9)) and all(len(v) == 1 for v in seen.values())
     # A resumed run keeps the lowered rates.
     assert train._DivergenceGuard(cfg, tmp_path).effective_config().lr_d == cfg.lr_d * 0.5
