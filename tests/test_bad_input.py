@@ -4,7 +4,6 @@ below are hashed before and after each case)."""
 import contextlib
 import hashlib
 import io
-import json
 import shutil
 
 import numpy as np
