@@ -20,6 +20,11 @@ classic Pegasus is white), eligible candidates are ranked by score x whiteness i
 (1 - saturation) of the image's foreground, the pixels that differ from the median colour of its border. Every
 candidate, its scores and the `jaxgan sample` command that regenerates it bit for bit go to pegasus.json; the
 pictures are described in `write_outputs`.
+
+Because the search maximises the evaluator's probabilities, the evaluator's verdict on the winner is biased. A
+second classifier, the *judge* (`jaxgan.evaluator.judge`: another architecture family and seed), never selects
+anything; its verdicts on the Pegasus, the top 16 and the batch of 64 are reported beside the evaluator's
+(pegasus.json's "judge").
 """
 from __future__ import annotations
 
@@ -162,6 +167,30 @@ def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
             "whiteness": whiteness(images)}
 
 
+def judge_verdicts(judge, images: np.ndarray) -> dict:
+    """The judge's opinion of uint8 images: per image its top class, p(horse) and p(bird) + p(airplane); over them
+    the share whose top class is horse and the means.
+
+    Args:
+      judge: an `evaluator.Evaluator` holding the judge (`evaluator.load_judge()`).
+      images: uint8 (N, 32, 32, 3).
+
+    Returns:
+      {"horse_share", "mean_p_horse", "mean_p_wings", "top_classes": {class: count}, "images": [{"top_class",
+      "p_horse", "p_wings"}, ...]}.
+    """
+    _, logits = judge.features_and_logits(images)
+    probs = np.asarray(jax.nn.softmax(logits, axis=-1))
+    top = [CIFAR10_CLASSES[i] for i in np.argmax(probs, axis=1)]
+    p_horse = probs[:, CIFAR10_CLASSES.index(HORSE)]
+    p_wings = sum(probs[:, CIFAR10_CLASSES.index(w)] for w in WINGS)
+    return {"horse_share": round(float(np.mean([t == HORSE for t in top])), 5),
+            "mean_p_horse": round(float(p_horse.mean()), 5), "mean_p_wings": round(float(p_wings.mean()), 5),
+            "top_classes": {c: top.count(c) for c in CIFAR10_CLASSES if c in top},
+            "images": [{"top_class": t, "p_horse": round(float(h), 5), "p_wings": round(float(w), 5)}
+                       for t, h, w in zip(top, p_horse, p_wings)]}
+
+
 def whiteness(images: np.ndarray) -> np.ndarray:
     """How white each image's foreground is: brightness x (1 - saturation), averaged over the foreground.
 
@@ -277,13 +306,15 @@ def _slerp(a, b, t):
 
 
 def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, images, scores, evaluator, ref,
-                  log=print, prefer: str = "none"):
+                  log=print, prefer: str = "none", judge=None):
     """pegasus.png (as generated) and pegasus_x8.png; candidates.png (top 16, captioned with their scores);
     batch64.png (images 0..63 of BATCH_SEED under the Pegasus's mixture and truncation: not selected);
     interpolations.png (8 pairs of batch64 latents, slerp in 10 steps; then the Pegasus's latent swept from horse to
     its wing class); neighbours.png (the Pegasus and 8 batch64 samples, each with its 5 nearest training images in
     pixels, then in evaluator features); pegasus.json. With a preference, pegasus.png is the preferred pick and
-    preference.png shows it beside the pick without the preference (pegasus_default.png)."""
+    preference.png shows it beside the pick without the preference (pegasus_default.png). With a `judge`, its
+    verdicts (`judge_verdicts`) on the Pegasus, the pick without preference, the top 16 and the batch of 64 go to
+    pegasus.json's "judge"."""
     from PIL import Image
 
     order = ranking(records, scores, prefer)
@@ -361,6 +392,13 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
         "scoring": SCORING,
         "candidates": [entry(i) for i in range(len(records))],
     }
+    if judge is not None:
+        result["judge"] = {
+            "weights": judge.weights_id, "test_accuracy": judge.meta.get("test_accuracy"),
+            "role": "reports only; never used to select",
+            "pegasus": judge_verdicts(judge, images[best][None])["images"][0],
+            "pegasus_without_preference": judge_verdicts(judge, images[default][None])["images"][0],
+            "top": judge_verdicts(judge, images[top]), "batch64": judge_verdicts(judge, batch)}
     (out / "pegasus.json").write_text(json.dumps(result, indent=1) + "\n")
     return result
 
@@ -395,9 +433,10 @@ def _check_baseline(baseline):
 
 def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "latest", data_dir=None,
         evaluator_path=None, baseline=None, reference=None, log=print, pretrained: str | None = None,
-        prefer: str = "none") -> dict:
+        prefer: str = "none", judge_path=None) -> dict:
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
-    train split's `metrics.reference.Reference` when the caller has it already (else loaded)."""
+    train split's `metrics.reference.Reference` when the caller has it already (else loaded). `judge_path`: the
+    judge's weight file (default: the shipped judge; without one shipped, no verdicts are written)."""
     from jaxgan import evaluator as evaluator_lib
 
     if budget < MIN_BUDGET:
@@ -417,10 +456,12 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
         source = ["--workdir", str(workdir)]
     latents_per_combination(cfg, budget)  # an unsuitable run or budget fails here, before the slow part
     evaluator = evaluator_lib.load(evaluator_path)
+    judge = (evaluator_lib.load_judge(judge_path)
+             if judge_path is not None or evaluator_lib.SHIPPED_JUDGE.is_file() else None)
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     out.mkdir(exist_ok=True)
     records, images, scores = search(cfg, state, budget, seed, evaluator, ref, log)
-    result = write_outputs(out, source, cfg, state, records, images, scores, evaluator, ref, log, prefer)
+    result = write_outputs(out, source, cfg, state, records, images, scores, evaluator, ref, log, prefer, judge)
     p = result["pegasus"]
     if baseline is not None:
         from PIL import Image
@@ -430,6 +471,10 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
         f"{p['p_horse']:.2f}, bird+airplane {p['p_wings']:.2f}, D percentile {p['d_percentile']:.2f}, nearest "
         f"training image {p['uniqueness_pixel']:.2f}x the memorisation threshold; {result['eligible']} of "
         f"{result['budget']} candidates passed every check")
+    if judge is not None:
+        j = result["judge"]
+        log(f"judge (reports only): Pegasus {j['pegasus']['top_class']}, horse {j['pegasus']['p_horse']:.2f}, "
+            f"bird+airplane {j['pegasus']['p_wings']:.2f}; batch of 64: {j['batch64']['horse_share']:.0%} horse")
     if not p["eligible"]:
         log("warning: no candidate passed every check; pegasus.png is the best-scoring one (train longer?)")
     log(f"wrote {out}/pegasus.png, pegasus_x8.png, candidates.png, batch64.png, interpolations.png, neighbours.png, "

@@ -64,6 +64,12 @@ def test_writes_every_file(searched):
     assert ranked[0] == min(everything) and ranked[1:] == sorted(ranked[1:])
     # Five pixel and five feature neighbours for the Pegasus and 8 samples.
     assert np.array(saved["neighbour_rows"]["pixel"]).shape == (9, 5)
+    # The judge's verdicts (it reports only): on the Pegasus, the top 16 and the batch of 64.
+    judge = saved["judge"]
+    assert judge["weights"] == jaxgan.evaluator.load_judge().weights_id
+    assert len(judge["top"]["images"]) == 16 and len(judge["batch64"]["images"]) == 64
+    assert sum(judge["batch64"]["top_classes"].values()) == 64
+    assert judge["pegasus"]["top_class"] in jaxgan.config.CIFAR10_CLASSES
 
 
 def test_pegasus_json_regenerates_the_image_with_jaxgan_sample(searched, tmp_path, capsys):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxgan.evaluator.judge import JudgeNet
 from jaxgan.layers import Conv3x3
 
 WIDTHS = (32, 128, 256)
@@ -47,3 +48,7 @@ class EvaluatorNet(nn.Module):
         # airbench's fixed logit scale: with a bias-free head it keeps the early softmax soft.
         logits = nn.Dense(self.num_classes, use_bias=False)(jnp.max(h, axis=(1, 2))) / 9.0
         return jnp.mean(h, axis=(1, 2)), logits
+
+
+# The classifier families a weight file may hold, by the name its metadata records ("network").
+NETWORKS = {"evaluator": EvaluatorNet, "judge": JudgeNet}
