@@ -6,13 +6,15 @@
     images, labels = jaxgan.sampling.sample(cfg, state, n=64, seed=0)
 
 The README's "Use the library from JAX code" shows the pure step in a loop of your own, "Add your own model or
-loss" the registries (`jaxgan.models.register`, `jaxgan.losses.register`); docs/API.md lists every public function.
+loss" the registries (`jaxgan.models.register`, `jaxgan.losses.register`), "Scale out" training over processes and
+machines (`jaxgan.distributed`); docs/API.md lists every public function.
 """
-from jaxgan import checkpoint, config, data, errors, losses, models, parallel, run, sampling, state, step, train
+from jaxgan import (checkpoint, config, data, distributed, errors, losses, models, parallel, run, sampling, state, step,
+                    train)
 from jaxgan.config import Config, load_experiment
 from jaxgan.errors import UserError
 from jaxgan.state import GANState
 
 __version__ = "0.1.0"
-__all__ = ["Config", "GANState", "UserError", "checkpoint", "config", "data", "errors", "load_experiment", "losses",
-           "models", "parallel", "run", "sampling", "state", "step", "train"]
+__all__ = ["Config", "GANState", "UserError", "checkpoint", "config", "data", "distributed", "errors", "load_experiment",
+           "losses", "models", "parallel", "run", "sampling", "state", "step", "train"]

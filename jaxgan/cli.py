@@ -1,6 +1,7 @@
 """The `jaxgan` command line.
 
     jaxgan train EXPERIMENT --workdir DIR [--steps N] [--data-dir DIR] [--set key=value ...]
+                 [--coordinator HOST:PORT --num-processes N --process-id I | --distributed auto]
     jaxgan sample (--workdir DIR | --pretrained NAME) [--n 64] [--seed 0] [--first I] [--mix horse=0.7,bird=0.3]
                   [--truncation T] --out FILE.png|FILE.npz
     jaxgan eval (--workdir DIR | --pretrained NAME) [--n 10000] [--seed S] [--truncation T] [--out metrics.json]
@@ -11,7 +12,7 @@
     jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR]
     jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
     jaxgan export --workdir DIR --out BUNDLE [--name NAME] [--dtype auto|float16|float32]
-    jaxgan evaluator train --out FILE.msgpack [--data-dir DIR]
+    jaxgan evaluator train --out FILE.msgpack [--network judge] [--data-dir DIR]
     jaxgan data verify [--data-dir DIR]    checksums (SHA256SUMS beside the data), counts, shapes, labels
     jaxgan experiments
 
@@ -46,8 +47,21 @@ def enable_compilation_cache():
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
+def _topology(args):
+    from jaxgan import distributed
+
+    return distributed.topology(args.coordinator, args.num_processes, args.process_id, args.distributed,
+                                args.distributed_timeout)
+
+
 def _cmd_train(args):
-    from jaxgan import config, train
+    import os
+
+    from jaxgan import config, distributed, train
+
+    topo = _topology(args)
+    if topo is not None and os.environ.get(distributed.CHILD_ENV):
+        distributed.start(topo)  # before anything else touches JAX's devices
 
     overrides = config.parse_overrides(args.set)
     if args.steps is not None:
@@ -184,9 +198,9 @@ def _cmd_pegasus(args):
     if args.budget < pegasus.MIN_BUDGET:
         raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
     _one_source(args)
-    pegasus.run(args.workdir, args.out, pretrained=args.pretrained, prefer=args.prefer, budget=args.budget, seed=args.seed, checkpoint=args.checkpoint,
-                data_dir=args.data_dir, evaluator_path=args.evaluator, baseline=args.baseline,
-                log=lambda line: print(line, file=sys.stderr))
+    pegasus.run(args.workdir, args.out, pretrained=args.pretrained, prefer=args.prefer, budget=args.budget,
+                seed=args.seed, checkpoint=args.checkpoint, data_dir=args.data_dir, evaluator_path=args.evaluator,
+                judge_path=args.judge, baseline=args.baseline, log=lambda line: print(line, file=sys.stderr))
 
 
 def _cmd_report(args):
@@ -221,13 +235,17 @@ def _cmd_diagram(args):
 
 
 def _cmd_evaluator_train(args):
+    import dataclasses
+
     import jax
 
     from jaxgan import data, evaluator, run
     from jaxgan.evaluator import train as evaluator_train
 
     out = run.output_file(args.out)
-    recipe = evaluator_train.Recipe(seed=args.seed, **({} if args.epochs is None else {"epochs": args.epochs}))
+    recipe = evaluator_train.JUDGE_RECIPE if args.network == "judge" else evaluator_train.Recipe()
+    recipe = dataclasses.replace(recipe, **{k: v for k, v in (("seed", args.seed), ("epochs", args.epochs))
+                                            if v is not None})
     train_images, train_labels = data.load_cifar10("train", args.data_dir)
     test_images, test_labels = data.load_cifar10("test", args.data_dir)
     net, variables, seconds = evaluator_train.train_evaluator(train_images, train_labels, recipe)
@@ -283,6 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tensorflow-datasets folder holding cifar10 (default: $TFDS_DATA_DIR, else tfds' default)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    dist = t.add_argument_group("distributed (jaxgan.distributed; also $JAXGAN_COORDINATOR, "
+                                "$JAXGAN_NUM_PROCESSES, $JAXGAN_PROCESS_ID)")
+    dist.add_argument("--coordinator", metavar="HOST:PORT", default=None,
+                      help="process 0's address; every process gets the same one")
+    dist.add_argument("--num-processes", type=int, default=None, metavar="N")
+    dist.add_argument("--process-id", type=int, default=None, metavar="I", help="this process, 0..N-1")
+    dist.add_argument("--distributed", choices=("auto",), default=None,
+                      help="auto: let JAX detect the cluster (TPU VMs, SLURM, Open MPI)")
+    dist.add_argument("--distributed-timeout", type=int, default=120, metavar="S",
+                      help="seconds to wait for every process to join (default 120)")
     t.set_defaults(run=_cmd_train)
 
     s = sub.add_parser("sample", help="draw samples from a run's EMA generator")
@@ -333,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--checkpoint", choices=("latest", "best"), default="latest")
     pg.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (nearest neighbours)")
     pg.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")
+    pg.add_argument("--judge", default=None, help="judge weight file, used only to report (default: the one shipped)")
     pg.add_argument("--baseline", default=None,
                     help="autoencoder baseline folder (python -m jaxgan.experiments.autoencoder_baseline): also "
                          "write side_by_side.png")
@@ -358,7 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     evt.add_argument("--out", required=True, help="weight file to write (.msgpack)")
     evt.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10")
     evt.add_argument("--epochs", type=int, default=None, help="default: the recipe's (jaxgan.evaluator.train)")
-    evt.add_argument("--seed", type=int, default=0)
+    evt.add_argument("--network", choices=("evaluator", "judge"), default="evaluator",
+                     help="evaluator: FID-C's features (shipped as cifar10_evaluator.msgpack); judge: the second "
+                          "classifier that only reports (cifar10_judge.msgpack)")
+    evt.add_argument("--seed", type=int, default=None, help="default: the recipe's")
     evt.set_defaults(run=_cmd_evaluator_train)
 
     pt = sub.add_parser("pretrained", help="list the pretrained models with their cards")
@@ -383,8 +415,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
+def main(argv=None, child_module: str = "jaxgan.cli") -> int:
+    """Runs one `jaxgan` command.
+
+    Args:
+      argv: the words after `jaxgan` (default: sys.argv[1:]).
+      child_module: the module `python -m` runs for a distributed train's child process (tests use one reading
+        mock data).
+
+    Returns:
+      The exit code: 0, 2 for a user's mistake (one line on stderr), 3 for a diverged run, 130/143 on a signal.
+    """
+    import os
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    if args.run is _cmd_train and not os.environ.get("JAXGAN_DISTRIBUTED_CHILD"):
+        try:
+            topo = _topology(args)
+        except UserError as e:
+            print(f"jaxgan: error: {e}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        if topo is not None:  # the work runs in a child whose runtime aborts are turned into one line
+            from jaxgan import distributed
+
+            return distributed.supervise(argv, topo, child_module)
     if not args.verbose:
         # orbax and tfds log through absl; the command reports what matters itself, in one line.
         import logging
@@ -406,6 +461,16 @@ def main(argv=None) -> int:
             print(f"jaxgan: terminated; the checkpoint of step {e.args[0]} is saved, run the same command to resume",
                   file=sys.stderr)
             return 128 + 15
+        if os.environ.get("JAXGAN_DISTRIBUTED_CHILD") and ("Gloo" in str(e) or "Connection closed" in str(e)
+                                                          or type(e).__name__ == "JaxRuntimeError"):
+            from jaxgan import distributed
+
+            # A collective whose peer went away raises here before the runtime's heartbeat check aborts the
+            # process: one line, then out at once (an orderly exit would wait for the lost peer at shutdown).
+            print(f"jaxgan: error: {distributed.peer_lost_message()}", file=sys.stderr)
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(distributed.EXIT_PEER_LOST)
         if isinstance(e, Diverged):
             step, last = e.args
             print(f"jaxgan: error: training diverged at step {step} (non-finite loss or parameters); last finite "

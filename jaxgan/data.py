@@ -253,13 +253,15 @@ class Batches:
         self.n_dis, self.batch_size = n_dis, batch_size
         self.steps_per_epoch = len(images) // per_step  # the remainder of each epoch is dropped
         self._replicated = replicated = NamedSharding(mesh, P())
-        self.key = jax.device_put(key, replicated)
+        # As raw key data: across processes, device_put takes host arrays only.
+        self.key = jax.device_put(np.asarray(jax.random.key_data(key)), replicated)
         self.images = jax.device_put(images, replicated)
         self.labels = jax.device_put(labels.astype(np.int32), replicated)
         self._perm_epoch, self._perm = -1, None
         n = len(images)
-        self._permute = jax.jit(lambda k, epoch: jax.random.permutation(jax.random.fold_in(k, epoch), n),
-                                out_shardings=replicated)
+        self._permute = jax.jit(
+            lambda k, epoch: jax.random.permutation(jax.random.fold_in(jax.random.wrap_key_data(k), epoch), n),
+            out_shardings=replicated)
         shard = NamedSharding(mesh, P(None, "batch"))
         self._gather = jax.jit(functools.partial(_gather, n_dis=n_dis, batch_size=batch_size),
                                out_shardings={"image": shard, "label": shard})

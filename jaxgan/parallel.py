@@ -1,6 +1,6 @@
 """The one place that knows about devices: the data-parallel mesh and how per-device step code is mapped over it.
 
-    mesh = parallel.make_mesh()                 # all local devices on one axis named "batch"
+    mesh = parallel.make_mesh()                 # every device (of every process) on one axis named "batch"
     f = parallel.data_parallel(per_device_fn, mesh, in_specs=(REPLICATED, BATCH), out_specs=(REPLICATED, REPLICATED))
 
 Per-device code is written as under `jax.pmap`: it sees its shard of the batch and averages gradients (and batch
@@ -23,12 +23,12 @@ def make_mesh(devices=None) -> Mesh:
     """A one-axis data-parallel mesh.
 
     Args:
-      devices: the devices (default: all local ones).
+      devices: the devices (default: every device of every process; in one process, its local devices).
 
     Returns:
       A `Mesh` whose one axis is `AXIS`.
     """
-    devices = jax.local_devices() if devices is None else list(devices)
+    devices = jax.devices() if devices is None else list(devices)
     return Mesh(np.array(devices), (AXIS,))
 
 
@@ -42,6 +42,9 @@ def replicate(tree, mesh: Mesh):
     Returns:
       The replicated pytree.
     """
+    if jax.process_count() > 1:
+        # Across processes, device_put takes host values (the same on every process), not single-device arrays.
+        tree = jax.device_get(tree)
     return jax.device_put(tree, NamedSharding(mesh, REPLICATED))
 
 

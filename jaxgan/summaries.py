@@ -27,34 +27,40 @@ TENSORBOARD = "tensorboard"
 class TensorBoard:
     """The run's TensorBoard event files (WORKDIR/tensorboard/)."""
 
-    def __init__(self, workdir: pathlib.Path, resume_step: int = 0):
+    def __init__(self, workdir: pathlib.Path, resume_step: int = 0, enabled: bool = True):
         """Args:
           workdir: the run folder.
           resume_step: the step training resumes from; TensorBoard discards what earlier sessions logged past it
             (tensorboardX's `purge_step`: a SessionLog.START at resume_step + 1, past which older events are
             dropped; also at 0, after a first session killed before its first checkpoint), so no step is shown
             twice.
+          enabled: False writes nothing (the processes of a distributed run other than process 0).
         """
-        from tensorboardX import SummaryWriter  # imported here: only a training run writes events
+        self._writer = None
+        if enabled:
+            from tensorboardX import SummaryWriter  # imported here: only a training run writes events
 
-        self._writer = SummaryWriter(str(pathlib.Path(workdir) / TENSORBOARD), flush_secs=30,
-                                     purge_step=resume_step + 1)  # from scratch too: a killed first session
+            self._writer = SummaryWriter(str(pathlib.Path(workdir) / TENSORBOARD), flush_secs=30,
+                                         purge_step=resume_step + 1)  # from scratch too: a killed first session
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train"):
         for name, value in values.items():
-            if value is not None:
+            if value is not None and self._writer is not None:
                 self._writer.add_scalar(f"{prefix}/{name}", float(value), step)
 
     def image(self, step: int, tag: str, image: np.ndarray):
-        self._writer.add_image(tag, np.asarray(image), step, dataformats="HWC")
+        if self._writer is not None:
+            self._writer.add_image(tag, np.asarray(image), step, dataformats="HWC")
 
     def flush(self):
         """Writes the buffered events to disk (the loop does it with every checkpoint: a run killed later resumes
         from one, and what was logged up to it must not be lost)."""
-        self._writer.flush()
+        if self._writer is not None:
+            self._writer.flush()
 
     def close(self):
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
 
 
 def environment(start_step: int = 0) -> dict:

@@ -6,10 +6,15 @@ What it writes into the run folder is listed in `jaxgan/run.py`. Training the sa
 again resumes from the latest checkpoint; a larger `steps` trains on. Metrics stay on the device except on
 logging steps: the step and the batch gather run under `jax.transfer_guard("disallow")`, so an implicit transfer
 between host and device there is an error, not a silent slowdown.
+
+In a distributed run (`jaxgan.distributed`) every process runs this loop on the global mesh; process 0 alone
+writes the run folder's files and holds its lock, every process takes part in checkpoint saves, and a stop
+request (Ctrl-C, SIGTERM) is agreed between the processes on logging steps, so they all stop after the same step.
 """
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import signal
 import sys
@@ -20,7 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import checkpoint, data, parallel, run, sampling, state as state_lib, step as step_lib, summaries
+from jaxgan import (checkpoint, data, distributed, parallel, run, sampling, state as state_lib, step as step_lib,
+                    summaries)
 from jaxgan.config import Config
 from jaxgan.errors import UserError
 
@@ -56,7 +62,7 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
       workdir: the run folder (created when missing; see `jaxgan.run`).
       data_dir: tensorflow-datasets folder holding cifar10 (None: $TFDS_DATA_DIR, else tfds' default).
       progress: show a progress bar.
-      mesh: the data-parallel mesh (default: all local devices).
+      mesh: the data-parallel mesh (default: every device of every process).
 
     Returns:
       The final `GANState` (on the mesh).
@@ -71,48 +77,63 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     """
     mesh = mesh or parallel.make_mesh()
     parallel.check_batch_divides(cfg.batch_size, mesh)
+    distributed.agree("config", json.dumps(cfg.to_dict(), sort_keys=True))
     images, labels = load_train_data(cfg, data_dir)  # missing data fails before anything is written
-    with run.TrainerLock(workdir, log=lambda line: print(line, file=sys.stderr)):
+    # The run has one lock, held by process 0; the other processes go on only once it is taken.
+    lock = run.TrainerLock(workdir, log=lambda line: print(line, file=sys.stderr))
+    distributed.primary_first(lock.__enter__, "lock the run folder")
+    try:
         return _train(cfg, workdir, images, labels, data_dir, progress, mesh)
+    finally:
+        if distributed.is_primary():
+            lock.__exit__(None, None, None)
 
 
 def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh) -> state_lib.GANState:
     from tqdm import tqdm
 
-    workdir = run.prepare(cfg, workdir)
+    primary = distributed.is_primary()
+    workdir = pathlib.Path(workdir)
+    distributed.primary_first(lambda: run.prepare(cfg, workdir), "prepare the run folder")
     batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, state_lib.root_key(cfg, state_lib.KEY_DATA), mesh)
     ckpt = checkpoint.Checkpointer(workdir / run.CHECKPOINTS, cfg.keep_checkpoints)
     state = ckpt.restore_latest(cfg, mesh)
     # Under the lock: what a killed trainer left half-written goes, so no checkpoint past this one can surface
     # later (its metrics lines are trimmed below and would be lost).
-    ckpt.discard_incomplete(None if state is None else int(state.step))
+    distributed.primary_first(lambda: ckpt.discard_incomplete(None if state is None else int(state.step)),
+                              "tidy the checkpoints folder")
     state = parallel.replicate(state_lib.create(cfg), mesh) if state is None else state
     start = int(state.step)
     if start >= cfg.steps:
         print(f"{workdir}: already trained for {start} steps (--steps {cfg.steps}); nothing to do")
         return state
-    # Lines a crash left beyond the checkpoint resumed from would appear twice: they go.
-    trim_metrics(workdir / run.METRICS, start)
-    (workdir / run.SAMPLES).mkdir(exist_ok=True)
+    if primary:
+        # Lines a crash left beyond the checkpoint resumed from would appear twice: they go.
+        trim_metrics(workdir / run.METRICS, start)
+        (workdir / run.SAMPLES).mkdir(exist_ok=True)
     guard = _DivergenceGuard(cfg, workdir)
     train_step = step_lib.make_train_step(guard.effective_config(), mesh)
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
-    summaries.record_environment(workdir, start)
-    tb = summaries.TensorBoard(workdir, resume_step=start)
-    bar = tqdm(total=cfg.steps, initial=start, disable=not progress, dynamic_ncols=True,
+    if primary:
+        summaries.record_environment(workdir, start)
+    tb = summaries.TensorBoard(workdir, resume_step=start, enabled=primary)
+    bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and primary), dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start
-    log = (workdir / run.METRICS).open("a")
-    step = start
+    metrics_path = workdir / run.METRICS if primary else pathlib.Path(os.devnull)
+    log = metrics_path.open("a")
+    step, stop = start, False
+    single = distributed.process_count() == 1
     with _StopOnSignal() as ctrl_c:
-        while step < cfg.steps and not ctrl_c.requested:
+        while step < cfg.steps and not stop:
             with jax.transfer_guard(HOT_LOOP_TRANSFERS):
                 state, metrics = train_step(state, batches.get(step))
             done = step + 1
             if done == start + 1:  # once: leave compilation out of the first images/s figure
                 jax.block_until_ready(state.step)
                 last_time, last_step = time.perf_counter(), done
-                summaries.record_first_step(workdir)
+                if primary:
+                    summaries.record_first_step(workdir)
             logging = done % cfg.log_every == 0 or done == cfg.steps
             saving = done % cfg.checkpoint_every == 0 or done == cfg.steps
             if logging or saving:  # the loop's only host syncs: metrics and a finiteness check of the state
@@ -121,11 +142,11 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
                 if not (finite and all(np.isfinite(v) for v in m.values())):
                     log.close()
                     state, train_step, step = guard.roll_back(done, ckpt, mesh)
-                    log = (workdir / run.METRICS).open("a")
+                    log = metrics_path.open("a")
                     log.write(json.dumps(guard.records[-1]) + "\n")
                     log.flush()
                     tb.close()  # a new event file that makes TensorBoard drop what was logged past the restored step
-                    tb = summaries.TensorBoard(workdir, resume_step=step)
+                    tb = summaries.TensorBoard(workdir, resume_step=step, enabled=primary)
                     bar.n = step
                     bar.write(f"step {done}: non-finite {'loss' if finite else 'parameters'}; rolled back to step "
                               f"{step} with learning rates x{guard.factor():g} (rollback {len(guard.records)} of "
@@ -144,8 +165,8 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
             if saving:
                 tb.flush()  # everything logged up to a resume point is on disk before the checkpoint is
                 ckpt.save(done, state, cfg)
-            if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps:
-                write_grid(cfg, state, workdir, done, tb)
+            if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps and primary:
+                write_grid(cfg, distributed.local_copy(state), workdir, done, tb)
             if best is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
                 value = best.measure(done, state)
                 log.write(json.dumps({"step": done, "fid_c": round(value, 4), "eval_samples": cfg.eval_samples}) + "\n")
@@ -154,17 +175,21 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
                 bar.write(f"step {done}: FID-C {value:.3f} ({cfg.eval_samples} samples; best {best.value:.3f} at step "
                           f"{best.step})")
             step = done
+            # One process alone must not stop: the others would wait for it in the next step's collectives. So
+            # between processes the request is agreed on logging and checkpoint steps (already host syncs).
+            stop = ctrl_c.requested if single else (logging or saving) and distributed.any_process(ctrl_c.requested)
     log.close()
     bar.close()
-    if ctrl_c.requested:  # keep what was trained (when it is finite): the next run resumes here
+    if stop:  # keep what was trained (when it is finite): the next run resumes here
         tb.close()
         if int(state.step) not in ckpt.all_steps() and bool(jax.device_get(all_finite(state))):
             ckpt.save(int(state.step), state, cfg)
         ckpt.wait()
-        if ctrl_c.signum == signal.SIGTERM:
+        if ctrl_c.signum in (signal.SIGTERM, None):  # None: another process of the run was asked to stop
             raise Terminated(int(state.step))
         raise KeyboardInterrupt
-    write_grid(cfg, state, workdir, cfg.steps, tb)
+    if primary:
+        write_grid(cfg, distributed.local_copy(state), workdir, cfg.steps, tb)
     tb.close()
     ckpt.wait()
     ckpt.close()
@@ -196,13 +221,16 @@ class _BestCheckpoint:
     def measure(self, step: int, state) -> float:
         from jaxgan import evaluation
 
-        value = evaluation.generator_fid_c(self.cfg, state, self.evaluator, self.mu, self.sigma,
-                                           self.cfg.eval_samples)
+        # Every process measures (the same value): each then takes part in saving the best checkpoint.
+        value = evaluation.generator_fid_c(self.cfg, distributed.local_copy(state), self.evaluator, self.mu,
+                                           self.sigma, self.cfg.eval_samples)
         if value < self.value:
             self.step, self.value = step, value
             self.ckpt.save(step, state, self.cfg)
             self.ckpt.wait()  # best.json must never name a checkpoint that is not on disk yet
-            self.record.write_text(json.dumps({"step": step, "fid_c": value, "eval_samples": self.cfg.eval_samples}))
+            if distributed.is_primary():
+                self.record.write_text(json.dumps({"step": step, "fid_c": value,
+                                                   "eval_samples": self.cfg.eval_samples}))
         return value
 
     def close(self):
@@ -286,8 +314,9 @@ class _DivergenceGuard:
         self.records.append({"step": restored, "rollback": len(self.records) + 1, "diverged_at": step,
                              "lr_g": self.cfg.lr_g * self.cfg.rollback_lr_factor ** (len(self.records) + 1),
                              "lr_d": self.cfg.lr_d * self.cfg.rollback_lr_factor ** (len(self.records) + 1)})
-        self.path.write_text(json.dumps(self.records, indent=1) + "\n")
-        trim_metrics(self.path.parent / run.METRICS, restored)
+        if distributed.is_primary():
+            self.path.write_text(json.dumps(self.records, indent=1) + "\n")
+            trim_metrics(self.path.parent / run.METRICS, restored)
         return state, step_lib.make_train_step(self.effective_config(), mesh), restored
 
 

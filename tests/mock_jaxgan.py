@@ -10,4 +10,4 @@ from tests.conftest import mock_cifar10
 
 if __name__ == "__main__":
     with mock_cifar10():
-        sys.exit(cli.main(sys.argv[1:]))
+        sys.exit(cli.main(sys.argv[1:], child_module="tests.mock_jaxgan"))

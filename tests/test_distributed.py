@@ -1,0 +1,178 @@
+"""Multi-process training on JAX's distributed runtime, with real processes on localhost (gloo collectives, fake
+CPU devices), on tfds' mock CIFAR-10: 2 processes x 2 devices train what 1 process x 4 devices trains, their
+checkpoint resumes in 1 process, a dead process stops the other with one line, and bad input fails before
+anything is written."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jaxgan import distributed, run, sampling
+from jaxgan.errors import UserError
+from tests.conftest import REPO
+from tests.test_cli import TINY
+
+STEPS = 12
+SETTINGS = [*TINY, "--set", "log_every=3", "--set", "checkpoint_every=6", "--set", "keep_checkpoints=3", "--quiet"]
+TIMEOUT = 300
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def env_with(devices: int) -> dict:
+    return dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu",
+                PYTHONWARNINGS="ignore")
+
+
+def train_args(workdir, *extra):
+    return [sys.executable, "-m", "tests.mock_jaxgan", "train", "dcgan", "--workdir", str(workdir), *SETTINGS,
+            *map(str, extra)]
+
+
+def start_processes(workdir, n: int, devices: int, *extra, per_process=None, port=None):
+    """n `jaxgan train` processes of one run, each with `devices` fake CPU devices; per_process[i]: its own extras."""
+    port = port or free_port()
+    return [subprocess.Popen(train_args(workdir, *extra, *(per_process[i] if per_process else ()),
+                                        "--coordinator", f"localhost:{port}", "--num-processes", n,
+                                        "--process-id", i),
+                             cwd=REPO, env=env_with(devices), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for i in range(n)]
+
+
+def finish(procs, timeout=TIMEOUT):
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        outs.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return outs
+
+
+def train_one_process(workdir, devices: int, *extra):
+    return subprocess.run(train_args(workdir, *extra), cwd=REPO, env=env_with(devices), capture_output=True,
+                          text=True, timeout=TIMEOUT)
+
+
+def params_of(workdir, which="latest"):
+    _, state = run.load(workdir, which)
+    return jax.device_get((state.g.params, state.d.params, state.ema.params, state.g.stats, state.d.stats))
+
+
+def assert_close(a, b, atol=1e-5):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
+
+
+def test_topology_flags_and_environment():
+    assert distributed.topology(environ={}) is None
+    t = distributed.topology("localhost:1234", 2, 1, environ={})
+    assert (t.coordinator, t.num_processes, t.process_id, t.auto) == ("localhost:1234", 2, 1, False)
+    t = distributed.topology(environ={"JAXGAN_COORDINATOR": "10.0.0.1:99", "JAXGAN_NUM_PROCESSES": "4",
+                                      "JAXGAN_PROCESS_ID": "3"})
+    assert (t.coordinator, t.num_processes, t.process_id) == ("10.0.0.1:99", 4, 3)
+    assert distributed.topology(mode="auto", environ={}).auto
+    for kwargs, words in [
+        (dict(coordinator="localhost:1234", num_processes=2, process_id=2), "--process-id 2 is out of range"),
+        (dict(coordinator="localhost:1234", num_processes=2, process_id=-1), "out of range"),
+        (dict(coordinator="localhost", num_processes=2, process_id=0), "HOST:PORT"),
+        (dict(coordinator="localhost:70000", num_processes=2, process_id=0), "1..65535"),
+        (dict(coordinator="localhost:1234", num_processes=0, process_id=0), "--num-processes must be at least 1"),
+        (dict(coordinator="localhost:1234", process_id=0), "missing: --num-processes"),
+        (dict(coordinator="localhost:1234", num_processes=2, process_id=0, timeout_s=0), "--distributed-timeout"),
+        (dict(mode="manual"), "--distributed takes 'auto'"),
+    ]:
+        with pytest.raises(UserError, match=words):
+            distributed.topology(environ={}, **kwargs)
+    with pytest.raises(UserError, match="whole number"):
+        distributed.topology(environ={"JAXGAN_COORDINATOR": "h:1", "JAXGAN_NUM_PROCESSES": "two",
+                                      "JAXGAN_PROCESS_ID": "0"})
+
+
+def test_two_processes_train_what_one_does_and_hand_over_to_one(tmp_path):
+    """2 processes x 2 devices == 1 process x 4 devices (to 1e-5, samples within 2 levels); the 2-process run's
+    step-6 checkpoint resumed by 1 process x 4 devices continues as the 1-process run did."""
+    one, two, resumed = tmp_path / "one", tmp_path / "two", tmp_path / "resumed"
+    procs = start_processes(two, 2, 2, "--steps", STEPS)
+    single = train_one_process(one, 4, "--steps", STEPS)  # meanwhile: the machine has two cores
+    outs = finish(procs)
+    assert single.returncode == 0, single.stderr[-3000:]
+    for out in outs:
+        assert out.returncode == 0, out.stderr[-3000:]
+    assert_close(params_of(two), params_of(one))
+    cfg, s_two = run.load(two)
+    _, s_one = run.load(one)
+    a, _ = sampling.sample(cfg, s_two, 16, seed=3)
+    b, _ = sampling.sample(cfg, s_one, 16, seed=3)
+    assert np.abs(a.astype(int) - b.astype(int)).max() <= 2
+    # Process 0 alone wrote the run's files: one metrics line per logging step, one session, one lock holder.
+    steps = [int(line.split('"step": ')[1].split(",")[0]) for line in (two / run.METRICS).read_text().splitlines()]
+    assert steps == list(range(3, STEPS + 1, 3))
+    assert sorted(p.name for p in (two / run.CHECKPOINTS).iterdir()) == ["12", "6"]
+
+    shutil.copytree(two, resumed)
+    shutil.rmtree(resumed / run.CHECKPOINTS / "12")
+    out = train_one_process(resumed, 4, "--steps", STEPS)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert_close(params_of(resumed), params_of(one))
+
+
+def test_a_dead_process_stops_the_other_with_one_line(tmp_path):
+    workdir = tmp_path / "w"
+    procs = start_processes(workdir, 2, 1, "--steps", 100000, "--set", "log_every=1")
+    deadline = time.monotonic() + TIMEOUT
+    while not ((workdir / run.METRICS).is_file() and (workdir / run.METRICS).read_text().count("\n") >= 2):
+        assert time.monotonic() < deadline and procs[0].poll() is None, finish(procs)[0].stderr[-3000:]
+        time.sleep(0.5)
+    procs[1].send_signal(signal.SIGKILL)  # its child, doing the work, dies with it
+    killed = time.monotonic()
+    out, err = procs[0].communicate(timeout=120)
+    assert time.monotonic() - killed < 60
+    assert procs[0].returncode not in (0, None)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jaxgan: error: process 0 of 2:"), err[-3000:]
+    assert "another process" in lines[0]
+    procs[1].communicate()
+
+
+def assert_each_one_line(outs, *words):
+    for out in outs:
+        assert out.returncode == 2, (out.returncode, out.stderr[-3000:])
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("jaxgan: error:"), out.stderr[-3000:]
+        for w in words:
+            assert w in lines[0], lines[0]
+
+
+def test_bad_distributed_input_fails_in_one_line_and_writes_nothing(tmp_path):
+    port = free_port()
+    cases = {
+        # the id is checked before anything starts
+        "id": [subprocess.Popen(train_args(tmp_path / "id", "--coordinator", f"localhost:{port}", "--num-processes",
+                                           2, "--process-id", 2), cwd=REPO, env=env_with(1), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)],
+        # process 1 waits for a coordinator nobody started
+        "unreachable": [subprocess.Popen(train_args(tmp_path / "unreachable", "--coordinator", f"localhost:{port}",
+                                                    "--num-processes", 2, "--process-id", 1, "--distributed-timeout",
+                                                    3), cwd=REPO, env=env_with(1), text=True,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)],
+    }
+    assert_each_one_line(finish(cases["id"]), "--process-id 2 is out of range")
+    assert_each_one_line(finish(cases["unreachable"]), "could not reach the coordinator", f"localhost:{port}")
+    # 2 x 2 devices: a batch of 6 does not split over 4
+    assert_each_one_line(finish(start_processes(tmp_path / "batch", 2, 2, "--set", "batch_size=6")),
+                         "'batch_size'", "4 devices")
+    assert_each_one_line(finish(start_processes(tmp_path / "configs", 2, 1,
+                                                per_process=[[], ["--set", "lr_g=0.001"]])),
+                         "config differs between processes")
+    for name in ("id", "unreachable", "batch", "configs"):
+        assert not (tmp_path / name).exists(), name
