@@ -119,10 +119,18 @@ def test_two_processes_train_what_one_does_and_hand_over_to_one(tmp_path):
     assert steps == list(range(3, STEPS + 1, 3))
     assert sorted(p.name for p in (two / run.CHECKPOINTS).iterdir()) == ["12", "6"]
 
+    # N -> 1: the 2-process run's step-6 checkpoint, resumed by one process.
     shutil.copytree(two, resumed)
     shutil.rmtree(resumed / run.CHECKPOINTS / "12")
     out = train_one_process(resumed, 4, "--steps", STEPS)
     assert out.returncode == 0, out.stderr[-3000:]
+    assert_close(params_of(resumed), params_of(one))
+    # 1 -> N: the 1-process run's step-6 checkpoint, resumed by two processes.
+    shutil.rmtree(resumed)
+    shutil.copytree(one, resumed)
+    shutil.rmtree(resumed / run.CHECKPOINTS / "12")
+    for out in finish(start_processes(resumed, 2, 2, "--steps", STEPS)):
+        assert out.returncode == 0, out.stderr[-3000:]
     assert_close(params_of(resumed), params_of(one))
 
 
@@ -142,6 +150,25 @@ def test_a_dead_process_stops_the_other_with_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("jaxgan: error: process 0 of 2:"), err[-3000:]
     assert "another process" in lines[0]
     procs[1].communicate()
+
+
+def test_sigterm_to_one_process_stops_both_at_the_same_saved_step(tmp_path):
+    workdir = tmp_path / "w"
+    procs = start_processes(workdir, 2, 1, "--steps", 100000, "--set", "log_every=1", "--set",
+                            "checkpoint_every=1000")
+    deadline = time.monotonic() + TIMEOUT
+    while not ((workdir / run.METRICS).is_file() and (workdir / run.METRICS).read_text().count("\n") >= 2):
+        assert time.monotonic() < deadline and procs[0].poll() is None, finish(procs)[0].stderr[-3000:]
+        time.sleep(0.5)
+    procs[1].send_signal(signal.SIGTERM)
+    outs = finish(procs, timeout=120)
+    saved = [int(p.name) for p in (workdir / run.CHECKPOINTS).iterdir()]
+    assert len(saved) == 1
+    for out in outs:
+        assert out.returncode == 143, out.stderr[-3000:]
+        assert f"the checkpoint of step {saved[0]} is saved" in out.stderr
+    logged = (workdir / run.METRICS).read_text().splitlines()
+    assert len(logged) == saved[0]  # every step logged once, by process 0 alone
 
 
 def assert_each_one_line(outs, *words):
