@@ -7,6 +7,11 @@ control, FID-C during training), samples/step_*.png (the fixed-noise grids), eva
 WORKDIR/eval.json`: the final metrics), pegasus/ (`jaxgan pegasus --out WORKDIR/pegasus`: the Pegasus pictures and
 scores, and architecture.svg) and, with --baseline, the autoencoder baseline's metrics.json. Every picture is
 embedded (data: URIs), nothing is fetched: the file opens offline and can be mailed as it is.
+
+The page leads with what a reader comes for: the Pegasus and the 64 unpicked samples (or, before a Pegasus
+search, the latest fixed-noise grid), large, under a one-line verdict and the headline metrics; then the
+Pegasus's scores and pictures, the final metrics, the curves and grids; configuration and environment last,
+folded.
 """
 from __future__ import annotations
 
@@ -21,11 +26,13 @@ from jaxgan import run
 from jaxgan.errors import UserError
 
 MAX_GRIDS = 12  # fixed-noise grids shown, evenly spaced over training, the last always included
-PEGASUS_PICTURES = (
+HERO_PICTURES = (  # shown first, large
     ("pegasus_x8.png", "The Pegasus (8x, nearest neighbour)"),
+    ("batch64.png", "64 samples nobody picked: images 0-63 of seed 0 under the Pegasus's mixture"),
+)
+PEGASUS_PICTURES = HERO_PICTURES + (
     ("side_by_side.png", "The autoencoder baseline's Pegasus beside the GAN's"),
     ("candidates.png", "The 16 best candidates, with their scores"),
-    ("batch64.png", "64 samples nobody picked: images 0-63 of seed 0 under the Pegasus's mixture"),
     ("interpolations.png", "Interpolations between latents; the Pegasus's latent from horse to bird"),
     ("neighbours.png", "Nearest training images, in pixels and in evaluator features"),
     ("architecture.svg", "The architecture (jaxgan diagram)"),
@@ -133,8 +140,51 @@ def _grids(workdir: pathlib.Path) -> list[tuple[int, bytes]]:
     return out
 
 
+def _verdict(model: str, steps: int, metrics: dict | None, pegasus: dict | None) -> str:
+    """One line: what was trained, how good it measures, and what the judge (else the evaluator) sees."""
+    parts = [f"{model}, {steps} steps"]
+    if metrics:
+        acc = metrics.get("class_accuracy")
+        parts.append(f"FID-C {_fmt(metrics.get('fid_c'), 2)}" + ("" if acc is None else f", {100 * acc:.0f}% of "
+                                                                 "samples classified as their class"))
+    else:
+        parts.append("not evaluated yet")
+    if pegasus:
+        judge = pegasus.get("judge")
+        if judge:
+            p, b = judge["pegasus"], judge["batch64"]
+            parts.append(f"the judge, a classifier that never selected anything, calls the Pegasus a {p['top_class']} "
+                         f"(horse {p['p_horse']:.2f}, bird+airplane {p['p_wings']:.2f}) and "
+                         f"{100 * b['horse_share']:.0f}% of the batch of 64 horses")
+        else:
+            best = pegasus.get("pegasus", {})
+            parts.append(f"the evaluator gives the Pegasus horse {_fmt(best.get('p_horse'), 2)}, bird+airplane "
+                         f"{_fmt(best.get('p_wings'), 2)} (it selected it: biased)")
+    return "; ".join(parts) + "."
+
+
+def _tiles(items: list[tuple[str, str]]) -> str:
+    return '<div class="tiles">' + "".join(
+        f'<div class="tile"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+        for k, v in items) + "</div>"
+
+
+def _figure(data: bytes, mime: str, caption: str, cls: str = "", pixelated: bool = False) -> str:
+    return (f'<figure class="{cls}">{_img(data, mime, caption, pixelated=pixelated)}'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
 def build(workdir, baseline=None) -> str:
-    """The report's HTML. UserError when `workdir` is not a run folder or a file it needs is unreadable."""
+    """The report's HTML.
+
+    Args:
+      workdir: a run folder.
+      baseline: the autoencoder baseline's folder (its metrics.json goes beside the run's), or None.
+
+    Returns:
+      The page, one self-contained HTML string. Raises UserError when `workdir` is not a run folder or a file it
+      needs is unreadable.
+    """
     workdir = run.require(workdir)
     config = _read_json(workdir / run.CONFIG, "the run's config")
     env_path = workdir / "environment.json"
@@ -153,12 +203,13 @@ def build(workdir, baseline=None) -> str:
                          f"{s.get('backend', '-')}: {s.get('devices', '-')} x {s.get('device_kind', '-')}",
                          ", ".join(f"{k} {v}" for k, v in pk.items() if v), f"Python {s.get('python', '-')}",
                          s.get("command", "-")))
-    sections.append(
-        "<h2>Configuration</h2>" + _table([(k, json.dumps(v)) for k, v in config.items()], ("key", "value"))
-        + "<h2>Environment</h2>"
+    folded = (
+        "<details><summary>Configuration</summary>"
+        + _table([(k, json.dumps(v)) for k, v in config.items()], ("key", "value"))
+        + f"<p>Seed {html.escape(str(config.get('seed')))}; every random draw is a fold_in of it.</p></details>"
+        + "<details><summary>Environment</summary>"
         + (_table(env_rows, ("session", "started (UTC)", "from step", "devices", "packages", "python", "command"))
-           if env_rows else "<p>No environment.json: the run predates it.</p>")
-        + f"<p>Seed {html.escape(str(config.get('seed')))}; every random draw is a fold_in of it.</p>")
+           if env_rows else "<p>No environment.json: the run predates it.</p>") + "</details>")
 
     # Training curves.
     plots = []
@@ -183,7 +234,7 @@ def build(workdir, baseline=None) -> str:
            if grids else "<p>No sample grids yet.</p>"))
 
     # Final metrics, with the baseline beside them.
-    metric_rows = []
+    metric_rows, m = [], None
     if (workdir / "eval.json").is_file():
         m = _read_json(workdir / "eval.json", "the run's metrics")
         src = m.get("source", {})
@@ -194,7 +245,7 @@ def build(workdir, baseline=None) -> str:
                           ("reconstructions", "autoencoder baseline: reconstructions")):
             if isinstance(b.get(key), dict):
                 metric_rows.append(_metric_row(name, b[key]))
-    sections.append(
+    sections.insert(0,  # metrics before the curves; the Pegasus goes before both
         "<h2>Final metrics</h2>" + (_table(metric_rows, ("model", "FID-C", "KID-C", "precision", "recall",
                                                           "memorised (pixel)", "class accuracy", "samples"))
                                      + "<p>FID-C/KID-C: Fréchet/kernel distances in the features of jaxgan's own "
@@ -203,8 +254,10 @@ def build(workdir, baseline=None) -> str:
                                      f"<p>No eval.json: run <code>jaxgan eval --workdir {html.escape(str(workdir))} "
                                      f"--out {html.escape(str(workdir / 'eval.json'))}</code>.</p>"))
 
-    # The Pegasus.
+    # The Pegasus: its scores and the pictures the hero does not show.
     peg = workdir / "pegasus"
+    result = None
+    hero = []
     if (peg / "pegasus.json").is_file():
         result = _read_json(peg / "pegasus.json", "the Pegasus search")
         best = result.get("pegasus", {})
@@ -212,34 +265,70 @@ def build(workdir, baseline=None) -> str:
                       for k in ("mix", "truncation", "seed", "index", "score", "recognisability", "p_horse",
                                 "p_wings", "realism", "d_percentile", "feature_density", "uniqueness_pixel",
                                 "uniqueness_feature", "command") if k in best]
+        judge = result.get("judge")
+        if judge:
+            j = judge["pegasus"]
+            score_rows += [("judge: top class", j["top_class"]), ("judge: p_horse", _fmt(j["p_horse"], 4)),
+                           ("judge: p_wings", _fmt(j["p_wings"], 4)),
+                           ("judge: top 16 classified horse", f"{100 * judge['top']['horse_share']:.0f}%"),
+                           ("judge: batch of 64 classified horse", f"{100 * judge['batch64']['horse_share']:.0f}%")]
         pictures = []
         for name, caption in PEGASUS_PICTURES:
             f = peg / name
             if f.is_file():
                 mime = "image/svg+xml" if name.endswith(".svg") else "image/png"
-                pictures.append(f"<figure>{_img(f.read_bytes(), mime, caption)}<figcaption>{html.escape(caption)}"
-                                "</figcaption></figure>")
-        sections.append(
+                if (name, caption) in HERO_PICTURES:
+                    hero.append(_figure(f.read_bytes(), mime, caption, "big", pixelated=True))
+                else:
+                    pictures.append(_figure(f.read_bytes(), mime, caption))
+        sections.insert(0,
             f"<h2>The Pegasus</h2><p>Searched over {result.get('budget', '?')} candidates at step "
-            f"{result.get('step', '?')}; {result.get('eligible', '?')} passed every check.</p>"
-            + _table(score_rows, ("score", "value")) + "".join(pictures))
+            f"{result.get('step', '?')}; {result.get('eligible', '?')} passed every check. The evaluator's scores "
+            "selected it; the judge's only report.</p>"
+            + _table(score_rows, ("score", "value")) + '<div class="row">' + "".join(pictures) + "</div>")
+    if not hero and grids:  # before a Pegasus search: the latest samples
+        step, data = grids[-1]
+        hero.append(_figure(data, "image/png", f"Samples of the EMA generator at step {step} (fixed noise)", "big",
+                            pixelated=True))
+    tiles = [("steps", str(steps))]
+    if m:
+        tiles += [("FID-C (evaluator features)", _fmt(m.get("fid_c"), 2)),
+                  ("class accuracy", "-" if m.get("class_accuracy") is None else f"{100 * m['class_accuracy']:.1f}%"),
+                  ("precision / recall", f"{_fmt(m.get('precision'), 2)} / {_fmt(m.get('recall'), 2)}")]
+    if result and result.get("judge"):
+        tiles += [("judge: batch of 64 horse", f"{100 * result['judge']['batch64']['horse_share']:.0f}%")]
+    lead = (f'<p class="verdict">{html.escape(_verdict(str(config.get("model", "?")), steps, m, result))}</p>'
+            + _tiles(tiles) + ('<div class="row hero">' + "".join(hero) + "</div>" if hero else ""))
 
     title = f"jaxgan run {workdir.name}: {config.get('model', '?')}, {steps} steps"
     generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
-body {{ font-family: sans-serif; max-width: 1200px; margin: 1em auto; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0; font-size: 0.85em; }}
-td, th {{ border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top; }}
-.row {{ display: flex; flex-wrap: wrap; gap: 8px; }}
-figure {{ margin: 4px; }} figcaption {{ font-size: 0.8em; color: #555; }}
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1180px; margin: 0 auto;
+       padding: 1.5em; color: #1d2330; background: #f6f7f9; line-height: 1.45; }}
+h1 {{ font-size: 1.6em; margin: 0.2em 0; }} h2 {{ margin-top: 1.6em; border-bottom: 1px solid #dde1e7; }}
+.verdict {{ font-size: 1.15em; margin: 0.4em 0 0.8em; }}
+.tiles {{ display: flex; flex-wrap: wrap; gap: 10px; margin-bottom: 1em; }}
+.tile {{ background: #fff; border: 1px solid #dde1e7; border-radius: 8px; padding: 8px 14px; min-width: 120px; }}
+.tile .v {{ font-size: 1.4em; font-weight: 600; }} .tile .k {{ font-size: 0.8em; color: #5b6472; }}
+.row {{ display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }}
+figure {{ margin: 0; background: #fff; border: 1px solid #dde1e7; border-radius: 8px; padding: 8px; }}
+figcaption {{ font-size: 0.8em; color: #5b6472; margin-top: 4px; max-width: 560px; }}
+.hero figure.big img {{ width: 512px; }}
 img {{ max-width: 100%; }} img.px {{ image-rendering: pixelated; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; font-size: 0.85em; background: #fff; }}
+td, th {{ border: 1px solid #dde1e7; padding: 3px 8px; text-align: left; vertical-align: top; }}
+details {{ margin: 0.8em 0; }} summary {{ cursor: pointer; font-weight: 600; font-size: 1.1em; }}
+.foot {{ color: #5b6472; font-size: 0.85em; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>Run folder <code>{html.escape(str(workdir.resolve()))}</code>; report built {generated} by
-<code>jaxgan report</code> from that folder alone.</p>
+{lead}
 {"".join(sections)}
+<h2>Configuration and environment</h2>
+{folded}
+<p class="foot">Built {generated} by <code>jaxgan report</code> from the run folder
+<code>{html.escape(workdir.name)}</code> alone.</p>
 </body></html>
 """
 

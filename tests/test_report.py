@@ -33,7 +33,9 @@ def short_run(tmp_path_factory, small_images):
                                           '<rect width="40" height="20" fill="teal"/></svg>')
     (peg / "pegasus.json").write_text(json.dumps({"budget": 64, "step": 6, "eligible": 3, "pegasus": {
         "mix": "horse=0.7,bird=0.3", "truncation": None, "seed": 0, "index": 5, "score": 0.25, "p_horse": 0.5,
-        "p_wings": 0.2, "command": "jaxgan sample ..."}}))
+        "p_wings": 0.2, "command": "jaxgan sample ..."}, "judge": {
+        "pegasus": {"top_class": "horse", "p_horse": 0.61, "p_wings": 0.24},
+        "top": {"horse_share": 0.75}, "batch64": {"horse_share": 0.8125}}}))
     return workdir
 
 
@@ -58,6 +60,20 @@ def test_report_is_one_offline_file_with_every_section(short_run, baseline, tmp_
     for words in ("Configuration", "Environment", "Training curves", "step 4", "Final metrics", "31.400", "12.500",
                   "1.23%", "The Pegasus", "horse=0.7,bird=0.3", "jax "):
         assert words in text, words
+
+
+def test_report_leads_with_the_pictures_and_a_verdict(short_run, tmp_path):
+    text = report.build(short_run)
+    body = text[text.index("<body>"):]
+    order = [body.index(w) for w in ('class="verdict"', 'alt="The Pegasus (8x', 'alt="64 samples nobody picked',
+                                     "<h2>The Pegasus</h2>", "<h2>Final metrics</h2>", "<h2>Training curves</h2>",
+                                     "<details><summary>Configuration")]
+    assert order == sorted(order), order
+    verdict = body[body.index('class="verdict"'):body.index("</p>", body.index('class="verdict"'))]
+    for words in ("FID-C 12.50", "calls the Pegasus a horse (horse 0.61, bird+airplane 0.24)",
+                  "81% of the batch of 64 horses"):
+        assert words in verdict, verdict
+    assert str(short_run.resolve()) not in text  # no machine path in a file people pass around
 
 
 def test_report_of_a_short_real_run_renders_in_chromium(short_run, baseline, tmp_path):
