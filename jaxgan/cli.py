@@ -9,7 +9,7 @@
     jaxgan pegasus (--workdir DIR | --pretrained NAME) --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
                    [--prefer white]
     jaxgan diagram (--workdir DIR | --pretrained NAME | --experiment NAME) --out FILE.svg
-    jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR]
+    jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR] [--pegasus DIR]
     jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
     jaxgan export --workdir DIR --out BUNDLE [--name NAME] [--dtype auto|float16|float32]
     jaxgan evaluator train --out FILE.msgpack [--network judge] [--data-dir DIR]
@@ -212,9 +212,9 @@ def _cmd_report(args):
     _one_source(args)
     if args.pretrained is not None:  # never into the installed package: the current folder by default
         folder = pretrained.locate(args.pretrained)
-        out = report.write(folder, args.out or f"{args.pretrained}_report.html", args.baseline)
+        out = report.write(folder, args.out or f"{args.pretrained}_report.html", args.baseline, args.pegasus)
     else:
-        out = report.write(pathlib.Path(args.workdir), args.out, args.baseline)
+        out = report.write(pathlib.Path(args.workdir), args.out, args.baseline, args.pegasus)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
 
 
@@ -379,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--pretrained", metavar="NAME", help="or a pretrained model's bundle")
     rp.add_argument("--out", default=None, help="FILE.html (default: WORKDIR/report.html, or NAME_report.html)")
     rp.add_argument("--baseline", default=None, help="autoencoder baseline folder: its metrics beside the run's")
+    rp.add_argument("--pegasus", default=None, metavar="DIR",
+                    help="a `jaxgan pegasus --out` folder to show (default: WORKDIR/pegasus)")
     rp.set_defaults(run=_cmd_report)
 
     ev = sub.add_parser("evaluator", help="the CIFAR-10 classifier behind FID-C")

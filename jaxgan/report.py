@@ -174,12 +174,13 @@ def _figure(data: bytes, mime: str, caption: str, cls: str = "", pixelated: bool
             f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
-def build(workdir, baseline=None) -> str:
+def build(workdir, baseline=None, pegasus=None) -> str:
     """The report's HTML.
 
     Args:
       workdir: a run folder.
       baseline: the autoencoder baseline's folder (its metrics.json goes beside the run's), or None.
+      pegasus: a `jaxgan pegasus --out` folder to show (default: WORKDIR/pegasus, when it exists).
 
     Returns:
       The page, one self-contained HTML string. Raises UserError when `workdir` is not a run folder or a file it
@@ -255,7 +256,7 @@ def build(workdir, baseline=None) -> str:
                                      f"--out {html.escape(str(workdir / 'eval.json'))}</code>.</p>"))
 
     # The Pegasus: its scores and the pictures the hero does not show.
-    peg = workdir / "pegasus"
+    peg = workdir / "pegasus" if pegasus is None else pathlib.Path(pegasus)
     result = None
     hero = []
     if (peg / "pegasus.json").is_file():
@@ -333,12 +334,25 @@ details {{ margin: 0.8em 0; }} summary {{ cursor: pointer; font-weight: 600; fon
 """
 
 
-def write(workdir, out=None, baseline=None) -> pathlib.Path:
-    """Builds the report into `out` (default WORKDIR/report.html) and returns its path."""
+def write(workdir, out=None, baseline=None, pegasus=None) -> pathlib.Path:
+    """Builds the report and writes it atomically.
+
+    Args:
+      workdir: a run folder (or a pretrained bundle's folder).
+      out: the HTML file (default WORKDIR/report.html).
+      baseline: the autoencoder baseline's folder, or None.
+      pegasus: a `jaxgan pegasus --out` folder (default: WORKDIR/pegasus, when it exists).
+
+    Returns:
+      The path written. Raises UserError, in one line, for a bad folder or file.
+    """
     if baseline is not None and not (pathlib.Path(baseline) / "metrics.json").is_file():
         raise UserError(f"baseline folder {baseline} holds no metrics.json; make it with "
                         "`python -m jaxgan.experiments.autoencoder_baseline`")
-    text = build(workdir, baseline)
+    if pegasus is not None and not (pathlib.Path(pegasus) / "pegasus.json").is_file():
+        raise UserError(f"Pegasus folder {pegasus} holds no pegasus.json; make it with `jaxgan pegasus --out "
+                        f"{pegasus}`")
+    text = build(workdir, baseline, pegasus)
     out = run.output_file(out if out is not None else pathlib.Path(workdir) / run.REPORT)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -113,9 +113,18 @@ def test_report_without_extras_still_builds(tmp_path, small_images):
     assert "No metrics logged yet" in text and "No sample grids yet" in text and "No eval.json" in text
 
 
+def test_report_shows_a_pegasus_folder_kept_elsewhere(tmp_path, small_images, short_run):
+    workdir = tmp_path / "w"
+    train_on(small_images, tiny_config(steps=2, checkpoint_every=2), workdir)
+    assert "<h2>The Pegasus</h2>" not in report.build(workdir)
+    text = report.build(workdir, pegasus=short_run / "pegasus")
+    assert "<h2>The Pegasus</h2>" in text and "horse=0.7,bird=0.3" in text
+
+
 def test_report_mistakes(tmp_path, short_run):
     assert_one_line_error(jaxgan("report", "--workdir", tmp_path / "nope"), "not a jaxgan run folder")
     assert_one_line_error(jaxgan("report", "--workdir", short_run, "--baseline", tmp_path), "metrics.json")
+    assert_one_line_error(jaxgan("report", "--workdir", short_run, "--pegasus", tmp_path), "no pegasus.json")
     assert_one_line_error(jaxgan("report", "--workdir", short_run, "--out", tmp_path / "no" / "r.html"),
                           "does not exist")
     broken = tmp_path / "broken"
