@@ -16,5 +16,5 @@ from jaxgan.errors import UserError
 from jaxgan.state import GANState
 
 __version__ = "0.1.0"
-__all__ = ["Config", "GANState", "UserError", "checkpoint", "config", "data", "distributed", "errors", "load_experiment",
-           "losses", "models", "parallel", "run", "sampling", "state", "step", "train"]
+__all__ = ["Config", "GANState", "UserError", "checkpoint", "config", "data", "distributed", "errors",
+           "load_experiment", "losses", "models", "parallel", "run", "sampling", "state", "step", "train"]

@@ -16,16 +16,17 @@ samples, environment) and holds its one-trainer lock; every process takes part i
 arrays are plain replicated arrays, so a checkpoint written by N processes restores in 1 and the reverse.
 
 When a process dies, JAX's runtime notices its missing heartbeats within `HEARTBEAT_TIMEOUT_S` and aborts the
-others from C++ (a fatal log and a stack trace). So that a user sees one line instead, a distributed `jaxgan train`
-runs as a small supervisor (no JAX imported) around a child process doing the work: the supervisor passes the
-child's output through, keeps the runtime's own log lines in a file, and turns such an abort into one line
-(`supervise`).
+others from C++ (a fatal log and a stack trace). So that a user sees one line instead, a distributed `jaxgan
+train` runs as a small supervisor (it never starts a JAX backend) around a child process doing the work: the
+supervisor passes the child's output through, keeps the runtime's own log lines in a file, and turns such an abort
+into one line (`supervise`).
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -341,8 +342,8 @@ def supervise(argv: list[str], topo: Topology, module: str = "jaxgan.cli") -> in
     Returns:
       The exit code: the child's; 2 if the coordinator could not be reached; 1 if another process was lost.
     """
-    fd, log_path = tempfile.mkstemp(prefix=f"jaxgan-{'p' + str(topo.process_id) if topo.process_id is not None else 'auto'}-",
-                                    suffix=".log")
+    tag = "auto" if topo.process_id is None else f"p{topo.process_id}"
+    fd, log_path = tempfile.mkstemp(prefix=f"jaxgan-{tag}-", suffix=".log")
     env = dict(os.environ, **{CHILD_ENV: "1", "PYTHONUNBUFFERED": "1"})
     with os.fdopen(fd, "w") as log:
         child = subprocess.Popen([sys.executable, "-m", module, *argv], env=env, stdout=subprocess.PIPE,
@@ -365,17 +366,22 @@ def supervise(argv: list[str], topo: Topology, module: str = "jaxgan.cli") -> in
                 signal.signal(s, h)
         for t in pumps:
             t.join()
-    runtime_log = open(log_path).read()
-    if any(f.said_error for f in filters) and rc != 0:  # the child said it in one line already
-        return rc if rc > 0 else EXIT_PEER_LOST
-    if any(f.fatal for f in filters) and rc != 0:
+    runtime_log = pathlib.Path(log_path).read_text()
+    fatal = rc != 0 and any(f.fatal for f in filters)
+    if rc != 0 and any(f.said_error for f in filters):  # the child said it in one line already
+        code = rc if rc > 0 else EXIT_PEER_LOST
+    elif fatal:
         who = topo.describe()
-        if "RegisterTask" in runtime_log or "Barrier" in runtime_log and "DEADLINE_EXCEEDED" in runtime_log:
+        if "RegisterTask" in runtime_log or ("Barrier" in runtime_log and "DEADLINE_EXCEEDED" in runtime_log):
             print(f"jaxgan: error: {who}: could not reach the coordinator {topo.coordinator or '(auto-detected)'} "
                   f"within {topo.timeout_s} s, or not every process joined (runtime log: {log_path})",
                   file=sys.stderr)
-            return 2
-        print(f"jaxgan: error: {peer_lost_message(who)} (runtime log: {log_path})", file=sys.stderr)
-        return EXIT_PEER_LOST
-    os.unlink(log_path)
-    return rc if rc >= 0 else 128 - rc
+            code = 2
+        else:
+            print(f"jaxgan: error: {peer_lost_message(who)} (runtime log: {log_path})", file=sys.stderr)
+            code = EXIT_PEER_LOST
+    else:
+        code = rc if rc >= 0 else 128 - rc
+    if not fatal:  # kept only when it explains a failure
+        os.unlink(log_path)
+    return code

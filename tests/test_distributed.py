@@ -134,13 +134,31 @@ def test_two_processes_train_what_one_does_and_hand_over_to_one(tmp_path):
     assert_close(params_of(resumed), params_of(one))
 
 
-def test_a_dead_process_stops_the_other_with_one_line(tmp_path):
-    workdir = tmp_path / "w"
-    procs = start_processes(workdir, 2, 1, "--steps", 100000, "--set", "log_every=1")
+def wait_for_logged_steps(workdir, procs, n: int):
     deadline = time.monotonic() + TIMEOUT
-    while not ((workdir / run.METRICS).is_file() and (workdir / run.METRICS).read_text().count("\n") >= 2):
+    while not ((workdir / run.METRICS).is_file() and (workdir / run.METRICS).read_text().count("\n") >= n):
         assert time.monotonic() < deadline and procs[0].poll() is None, finish(procs)[0].stderr[-3000:]
         time.sleep(0.5)
+
+
+def test_sigterm_to_one_process_stops_both_and_a_dead_process_stops_the_other(tmp_path):
+    """SIGTERM to one process: both save the same step and exit 143. Restarted, the two resume from it; then one
+    is killed, and the other exits non-zero with one line within 60 s."""
+    workdir = tmp_path / "w"
+    args = ("--steps", 100000, "--set", "log_every=1", "--set", "checkpoint_every=1000")
+    procs = start_processes(workdir, 2, 1, *args)
+    wait_for_logged_steps(workdir, procs, 2)
+    procs[1].send_signal(signal.SIGTERM)
+    outs = finish(procs, timeout=120)
+    saved = [int(p.name) for p in (workdir / run.CHECKPOINTS).iterdir()]
+    assert len(saved) == 1
+    for out in outs:
+        assert out.returncode == 143, out.stderr[-3000:]
+        assert f"the checkpoint of step {saved[0]} is saved" in out.stderr
+    assert len((workdir / run.METRICS).read_text().splitlines()) == saved[0]  # each step once, by process 0
+
+    procs = start_processes(workdir, 2, 1, *args)
+    wait_for_logged_steps(workdir, procs, saved[0] + 2)
     procs[1].send_signal(signal.SIGKILL)  # its child, doing the work, dies with it
     killed = time.monotonic()
     out, err = procs[0].communicate(timeout=120)
@@ -150,25 +168,6 @@ def test_a_dead_process_stops_the_other_with_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("jaxgan: error: process 0 of 2:"), err[-3000:]
     assert "another process" in lines[0]
     procs[1].communicate()
-
-
-def test_sigterm_to_one_process_stops_both_at_the_same_saved_step(tmp_path):
-    workdir = tmp_path / "w"
-    procs = start_processes(workdir, 2, 1, "--steps", 100000, "--set", "log_every=1", "--set",
-                            "checkpoint_every=1000")
-    deadline = time.monotonic() + TIMEOUT
-    while not ((workdir / run.METRICS).is_file() and (workdir / run.METRICS).read_text().count("\n") >= 2):
-        assert time.monotonic() < deadline and procs[0].poll() is None, finish(procs)[0].stderr[-3000:]
-        time.sleep(0.5)
-    procs[1].send_signal(signal.SIGTERM)
-    outs = finish(procs, timeout=120)
-    saved = [int(p.name) for p in (workdir / run.CHECKPOINTS).iterdir()]
-    assert len(saved) == 1
-    for out in outs:
-        assert out.returncode == 143, out.stderr[-3000:]
-        assert f"the checkpoint of step {saved[0]} is saved" in out.stderr
-    logged = (workdir / run.METRICS).read_text().splitlines()
-    assert len(logged) == saved[0]  # every step logged once, by process 0 alone
 
 
 def assert_each_one_line(outs, *words):
