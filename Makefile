@@ -1,12 +1,15 @@
 # The two commands of the README. Each sets up what it needs on a fresh machine (a virtualenv in .venv).
 #   make demo   300 steps of the dcgan experiment on CIFAR-10 (about a minute of training on 2 CPU cores), then
 #               a 64-sample grid and the run's HTML report (runs/demo/report.html)
-#   make test   the test suite (tests marked real_data need ../shared/tensorflow_datasets; they are skipped,
-#               and named, without it)
+#   make test   the test suite, in two pytest-xdist workers (compiling and starting processes use one core
+#               each), one test file per worker; tests marked real_data need ../shared/tensorflow_datasets
+#               (they are skipped, and named, without it)
 # Others:
-#   make pegasus        the coursework hand-in: train the pegasus experiment (PEGASUS_STEPS, 30000 by default:
-#                       ~2.2 h on 2 CPU cores), the autoencoder baseline, the Pegasus search and the architecture
-#                       diagram into runs/pegasus/pegasus/, eval.json, and runs/pegasus/report.html
+#   make pegasus        the coursework hand-in from the shipped pretrained model (minutes on 2 CPU cores): the
+#                       autoencoder baseline, the Pegasus search, the architecture diagram and the report, all in
+#                       runs/pegasus_pretrained/ (report.html last)
+#   make pegasus-train  the same from scratch: train the pegasus experiment (PEGASUS_STEPS, 30000 by default:
+#                       ~2.2 h on 2 CPU cores), then search, diagram, eval.json and runs/pegasus/report.html
 #   make bench          train-step and sampling throughput, start-up time (prints figures)
 #   make bench-quality  FID-C against training minutes, cpu_fast vs dcgan_tutorial (about 65 minutes)
 #   make api-docs       regenerate docs/API.md from the docstrings (a test fails when it is out of date)
@@ -17,11 +20,12 @@ DATA_DIR ?= $(or $(TFDS_DATA_DIR),$(wildcard ../shared/tensorflow_datasets))
 DEMO_DIR ?= runs/demo
 DEMO_STEPS ?= 300
 PEGASUS_DIR ?= runs/pegasus
+PRETRAINED_DIR ?= runs/pegasus_pretrained
 # The pegasus experiment's own length; more steps give better pictures.
 PEGASUS_STEPS ?= 30000
 DATA_FLAG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: demo test bench bench-quality setup pegasus api-docs
+.PHONY: demo test bench bench-quality setup pegasus pegasus-train api-docs
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +41,12 @@ demo: setup
 	$(VENV)/bin/jaxgan report --workdir $(DEMO_DIR)
 
 pegasus: setup
+	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
+	$(VENV)/bin/jaxgan pegasus --pretrained pegasus --out $(PRETRAINED_DIR) --baseline runs/autoencoder --budget 16384 $(DATA_FLAG)
+	$(VENV)/bin/jaxgan diagram --pretrained pegasus --out $(PRETRAINED_DIR)/architecture.svg
+	$(VENV)/bin/jaxgan report --pretrained pegasus --pegasus $(PRETRAINED_DIR) --baseline runs/autoencoder --out $(PRETRAINED_DIR)/report.html
+
+pegasus-train: setup
 	$(VENV)/bin/jaxgan train pegasus --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
 	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder --budget 16384 $(DATA_FLAG)
@@ -45,7 +55,7 @@ pegasus: setup
 	$(VENV)/bin/jaxgan report --workdir $(PEGASUS_DIR) --baseline runs/autoencoder
 
 test: setup
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile
 
 bench: setup
 	$(VENV)/bin/python benchmarks/train_step.py dcgan dcgan_tutorial --batch 64

@@ -11,7 +11,9 @@ tfds each time); a damaged cache file is recomputed.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 
 import numpy as np
 
@@ -79,25 +81,60 @@ def from_arrays(evaluator, images: np.ndarray, labels: np.ndarray, name: str = "
     return _reference(evaluator, name, images, _compute(evaluator, images, labels))
 
 
+def _cached(path, images, labels) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as f:
+            stats = {k: f[k] for k in f.files}
+        if len(stats["features"]) != len(images) or not np.array_equal(stats["labels"], labels):
+            return None
+        return stats
+    except Exception:  # a damaged or foreign cache file is recomputed, never trusted
+        return None
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path):
+    """Held by one process at a time (flock; released by the OS if the holder dies)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock here: at worst two processes compute the same file
+        yield
+        return
+    with open(lock_path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def load(evaluator, split: str = "train", data_dir=None, log=None) -> Reference:
-    """The reference of a CIFAR-10 split: its statistics from the cache, else computed (tens of seconds) and cached."""
+    """The reference of a CIFAR-10 split: its statistics from the cache, else computed (tens of seconds) and cached.
+
+    Args:
+      evaluator: the `evaluator.Evaluator` whose features the statistics are of.
+      split: "train" or "test".
+      data_dir: tensorflow-datasets folder holding cifar10 (None: $TFDS_DATA_DIR, else tfds' default).
+      log: where the line announcing a computation goes (None: nowhere).
+
+    Returns:
+      The split's `Reference`. Processes asking at the same time compute it once: the others wait for its file.
+    """
     images, labels = data.load_cifar10(split, data_dir)
     path = cache_dir() / f"reference-{evaluator.weights_id}-{FEATURES}-{data.DATASET}-{data.VERSION}-{split}.npz"
-    stats = None
-    if path.is_file():
-        try:
-            with np.load(path) as f:
-                stats = {k: f[k] for k in f.files}
-            if len(stats["features"]) != len(images) or not np.array_equal(stats["labels"], labels):
-                stats = None
-        except Exception:  # a damaged or foreign cache file is recomputed, never trusted
-            stats = None
+    stats = _cached(path, images, labels)
     if stats is None:
-        if log:
-            log(f"computing reference statistics of CIFAR-10 {split} (once per evaluator; cached in {path.parent})")
-        stats = _compute(evaluator, images, labels)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **stats)
-        tmp.replace(path)
+        with _exclusive(path.with_name(path.name + ".lock")):
+            stats = _cached(path, images, labels)  # another process may have written it while this one waited
+            if stats is None:
+                if log:
+                    log(f"computing reference statistics of CIFAR-10 {split} (once per evaluator; cached in "
+                        f"{path.parent})")
+                stats = _compute(evaluator, images, labels)
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
+                np.savez(tmp, **stats)
+                tmp.replace(path)
     return _reference(evaluator, split, images, stats)

@@ -17,8 +17,9 @@ def small_split(monkeypatch, small_images):
 def test_cached_per_weights_and_split(tmp_path, monkeypatch, small_split, evaluator):
     monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path))
     first = reference.load(evaluator, "train")
-    files = list(tmp_path.iterdir())
-    assert [f.name for f in files] == [f"reference-{evaluator.weights_id}-avgpool-cifar10-3.0.2-train.npz"]
+    files = sorted(f.name for f in tmp_path.iterdir())
+    name = f"reference-{evaluator.weights_id}-avgpool-cifar10-3.0.2-train.npz"
+    assert files == [name, name + ".lock"]  # the lock that lets one process compute while others wait
     again = reference.load(evaluator, "train")
     np.testing.assert_array_equal(first.features, again.features)
     assert again.pixel_nn_threshold == first.pixel_nn_threshold
@@ -27,6 +28,28 @@ def test_cached_per_weights_and_split(tmp_path, monkeypatch, small_split, evalua
     assert other is None
     reference.load(evaluator_lib.load(tmp_path / "other.msgpack"), "train")
     assert len(list(tmp_path.glob("reference-*.npz"))) == 3  # two splits, two weight files: three entries
+
+
+def test_processes_asking_at_once_compute_the_reference_once(tmp_path):
+    """Four processes load the same missing reference together: one computes it, the others read its file."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = ("import numpy as np; from jaxgan import data, evaluator; from jaxgan.metrics import reference\n"
+            "rng = np.random.default_rng(0)\n"
+            "split = rng.integers(0, 256, (512, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 512)\n"
+            "data.load_cifar10 = lambda split_name, data_dir=None, classes=(): split\n"
+            "reference.NN_QUERIES = 100\n"
+            "reference.load(evaluator.load(), 'train', log=lambda line: print('COMPUTED', flush=True))\n")
+    env = dict(__import__("os").environ, JAXGAN_CACHE=str(tmp_path), JAX_PLATFORMS="cpu")
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sum(o.count("COMPUTED") for o in outs) == 1, outs
+    assert len(list(tmp_path.glob("reference-*.npz"))) == 1 and not list(tmp_path.glob("*.tmp.npz"))
 
 
 def test_statistics_match_the_features(small_split, tmp_path, monkeypatch, evaluator):
