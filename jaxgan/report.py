@@ -194,6 +194,9 @@ def build(workdir, baseline=None, pegasus=None) -> str:
     train_rows = [r for r in rows if "d_loss" in r]
     fid_rows = [r for r in rows if "fid_c" in r]
     steps = max((r["step"] for r in rows if "step" in r), default=0)
+    card = _read_json(workdir / "card.json", "the model card") if (workdir / "card.json").is_file() else None
+    if card is not None:  # a pretrained bundle: no metrics.jsonl, its card says how long it trained
+        steps = int(card.get("steps", steps))
     sections = []
 
     # Configuration and environment.
@@ -301,7 +304,8 @@ def build(workdir, baseline=None, pegasus=None) -> str:
     lead = (f'<p class="verdict">{html.escape(_verdict(str(config.get("model", "?")), steps, m, result))}</p>'
             + _tiles(tiles) + ('<div class="row hero">' + "".join(hero) + "</div>" if hero else ""))
 
-    title = f"jaxgan run {workdir.name}: {config.get('model', '?')}, {steps} steps"
+    kind = "pretrained model" if card is not None else "run"
+    title = f"jaxgan {kind} {workdir.name}: {config.get('model', '?')}, {steps} steps"
     generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -328,7 +332,7 @@ details {{ margin: 0.8em 0; }} summary {{ cursor: pointer; font-weight: 600; fon
 {"".join(sections)}
 <h2>Configuration and environment</h2>
 {folded}
-<p class="foot">Built {generated} by <code>jaxgan report</code> from the run folder
+<p class="foot">Built {generated} by <code>jaxgan report</code> from the {kind} folder
 <code>{html.escape(workdir.name)}</code> alone.</p>
 </body></html>
 """
