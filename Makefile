@@ -54,13 +54,8 @@ pegasus-train: setup
 	$(VENV)/bin/jaxgan eval --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/eval.json $(DATA_FLAG)
 	$(VENV)/bin/jaxgan report --workdir $(PEGASUS_DIR) --baseline runs/autoencoder
 
-# The slowest test files first: xdist hands out files in this order, so the two workers finish together instead
-# of one idling while the other runs a long file last (pytest collects each file once).
-SLOW_TESTS = tests/test_evaluation.py tests/test_distributed.py tests/test_chaos.py tests/test_parallel.py \
-	tests/test_cli.py tests/test_bad_input.py tests/test_train.py tests/test_augment.py tests/test_cli_eval.py
-
 test: setup
-	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile $(SLOW_TESTS) tests
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile
 
 bench: setup
 	$(VENV)/bin/python benchmarks/train_step.py dcgan dcgan_tutorial --batch 64
