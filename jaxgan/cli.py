@@ -430,17 +430,17 @@ def main(argv=None, child_module: str = "jaxgan.cli") -> int:
     """
     import os
 
+    from jaxgan import distributed
+
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
-    if args.run is _cmd_train and not os.environ.get("JAXGAN_DISTRIBUTED_CHILD"):
+    if args.run is _cmd_train and not os.environ.get(distributed.CHILD_ENV):
         try:
             topo = _topology(args)
         except UserError as e:
             print(f"jaxgan: error: {e}", file=sys.stderr)
             return EXIT_USER_ERROR
         if topo is not None:  # the work runs in a child whose runtime aborts are turned into one line
-            from jaxgan import distributed
-
             return distributed.supervise(argv, topo, child_module)
     if not args.verbose:
         # orbax and tfds log through absl; the command reports what matters itself, in one line.
@@ -463,10 +463,8 @@ def main(argv=None, child_module: str = "jaxgan.cli") -> int:
             print(f"jaxgan: terminated; the checkpoint of step {e.args[0]} is saved, run the same command to resume",
                   file=sys.stderr)
             return 128 + 15
-        if os.environ.get("JAXGAN_DISTRIBUTED_CHILD") and ("Gloo" in str(e) or "Connection closed" in str(e)
-                                                          or type(e).__name__ == "JaxRuntimeError"):
-            from jaxgan import distributed
-
+        if os.environ.get(distributed.CHILD_ENV) and ("Gloo" in str(e) or "Connection closed" in str(e)
+                                                      or type(e).__name__ == "JaxRuntimeError"):
             # A collective whose peer went away raises here before the runtime's heartbeat check aborts the
             # process: one line, then out at once (an orderly exit would wait for the lost peer at shutdown).
             print(f"jaxgan: error: {distributed.peer_lost_message()}", file=sys.stderr)
