@@ -29,6 +29,7 @@ import os
 import pathlib
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -141,6 +142,45 @@ def start(topo: Topology) -> None:
     except (RuntimeError, ValueError) as e:  # jax.errors.JaxRuntimeError is a RuntimeError
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError(f"{topo.describe()}: JAX's distributed runtime did not start ({first})") from None
+    try:
+        _size_cpu_thread_pool_for_the_host(topo.timeout_s)
+    except (RuntimeError, ValueError) as e:
+        raise UserError(f"{topo.describe()}: the processes did not all report their hosts ({e})") from None
+
+
+def _local_cpu_devices() -> int:
+    """This process's number of CPU devices, read from its settings before the CPU backend exists."""
+    import jax
+
+    if jax.config.jax_num_cpu_devices > 0:
+        return jax.config.jax_num_cpu_devices
+    flag = re.search(r"--xla_force_host_platform_device_count=(\d+)", os.environ.get("XLA_FLAGS", ""))
+    return int(flag.group(1)) if flag else 1
+
+
+def _size_cpu_thread_pool_for_the_host(timeout_s: float) -> None:
+    """Gives this process's XLA:CPU thread pool the size one process driving all of this host's devices of the run
+    would have, before the CPU backend starts.
+
+    XLA:CPU splits a long matmul over its thread pool, whose size is max(NPROC or the usable cores, the process's
+    CPU devices), and the split changes the float32 rounding: 2 processes x 2 devices on one host would otherwise
+    compute with 2 threads where 1 x 4 uses 4, and drift apart. With one process per host (real clusters), or one
+    CPU device per process (GPU hosts), this leaves the pool as JAX would make it. An NPROC set by the user wins.
+    """
+    if os.environ.get("NPROC"):
+        return
+
+    # The coordination service's key-value store works before any backend exists (orbax uses it the same way).
+    from jax._src import distributed as jax_distributed
+
+    state = jax_distributed.global_state
+    me = socket.gethostname()
+    state.client.key_value_set(f"jaxgan/host/{state.process_id}", f"{_local_cpu_devices()} {me}")
+    devices = 0
+    for i in range(state.num_processes):
+        count, host = state.client.blocking_key_value_get(f"jaxgan/host/{i}", int(timeout_s * 1000)).split(" ", 1)
+        devices += int(count) if host == me else 0
+    os.environ["NPROC"] = str(max(len(os.sched_getaffinity(0)), devices))
 
 
 def process_count() -> int:

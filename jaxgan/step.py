@@ -178,14 +178,14 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
         return loss, (stats, real_logits, fake_logits)
 
     (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
-    grads = jax.lax.pmean(grads, AXIS)
+    grads = parallel.mean(grads)
     updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
-    metrics = jax.lax.pmean({
+    metrics = parallel.mean({
         "d_loss": loss,
         "d_real": jnp.mean(models.probability(real_logits)),
         "d_fake": jnp.mean(models.probability(fake_logits)),
         "d_fake_acc": jnp.mean((fake_logits < 0).astype(jnp.float32)),
-    }, AXIS)
+    })
     return NetState(optax.apply_updates(d.params, updates), stats, opt_state), metrics
 
 
@@ -215,9 +215,9 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
 
     (loss, fake_logits), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
     (grads,) = g_vjp(fake_grad)
-    grads = jax.lax.pmean(grads, AXIS)
+    grads = parallel.mean(grads)
     updates, opt_state = nets.g_tx.update(grads, g.opt_state, g.params)
-    metrics = jax.lax.pmean({"g_loss": loss, "g_fake": jnp.mean(models.probability(fake_logits))}, AXIS)
+    metrics = parallel.mean({"g_loss": loss, "g_fake": jnp.mean(models.probability(fake_logits))})
     return NetState(optax.apply_updates(g.params, updates), g.stats, opt_state), metrics
 
 

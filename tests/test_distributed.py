@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 
 import jax
@@ -68,7 +69,7 @@ def params_of(workdir, which="latest"):
     return jax.device_get((state.g.params, state.d.params, state.ema.params, state.g.stats, state.d.stats))
 
 
-def assert_close(a, b, atol=1e-5):
+def assert_close(a, b, atol=0.0):
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), atol=atol, rtol=0)
 
@@ -99,8 +100,9 @@ def test_topology_flags_and_environment():
 
 
 def test_two_processes_train_what_one_does_and_hand_over_to_one(tmp_path):
-    """2 processes x 2 devices == 1 process x 4 devices (to 1e-5, samples within 2 levels); the 2-process run's
-    step-6 checkpoint resumed by 1 process x 4 devices continues as the 1-process run did."""
+    """2 processes x 2 devices == 1 process x 4 devices, bit for bit (the issue asks 1e-5); the 2-process run's
+    step-6 checkpoint resumed by 1 process x 4 devices continues exactly as the 1-process run did, and the
+    reverse."""
     one, two, resumed = tmp_path / "one", tmp_path / "two", tmp_path / "resumed"
     procs = start_processes(two, 2, 2, "--steps", STEPS)
     single = train_one_process(one, 4, "--steps", STEPS)  # meanwhile: the machine has two cores
@@ -113,7 +115,7 @@ def test_two_processes_train_what_one_does_and_hand_over_to_one(tmp_path):
     _, s_one = run.load(one)
     a, _ = sampling.sample(cfg, s_two, 16, seed=3)
     b, _ = sampling.sample(cfg, s_one, 16, seed=3)
-    assert np.abs(a.astype(int) - b.astype(int)).max() <= 2
+    assert np.array_equal(a, b)
     # Process 0 alone wrote the run's files: one metrics line per logging step, one session, one lock holder.
     steps = [int(line.split('"step": ')[1].split(",")[0]) for line in (two / run.METRICS).read_text().splitlines()]
     assert steps == list(range(3, STEPS + 1, 3))
@@ -202,3 +204,64 @@ def test_bad_distributed_input_fails_in_one_line_and_writes_nothing(tmp_path):
                          "config differs between processes")
     for name in ("id", "unreachable", "batch", "configs"):
         assert not (tmp_path / name).exists(), name
+
+
+HOST_MATMUL = textwrap.dedent("""
+    import hashlib, os, sys, jax, numpy as np
+    from jaxgan import layers
+    x = jax.random.normal(jax.random.key(1), (16, 17, 17, 64))  # dcgan's output layer, 16 images per device
+    dy = jax.random.normal(jax.random.key(2), (16, 16, 16, 12))
+    print(hashlib.sha256(np.asarray(jax.jit(layers._conv2x2_kernel_grad)(x, dy)).tobytes()).hexdigest())
+""")
+
+
+def test_a_cpu_thread_pool_sized_for_the_host_computes_as_one_process_does():
+    """What 2 x 2 == 1 x 4 rests on: XLA:CPU's matmuls round according to its thread pool, max(NPROC or cores,
+    devices); a 2-device process given NPROC=4 (as `start` does for two such processes on one host) computes what
+    a 4-device process computes."""
+    def digest(devices, nproc=""):
+        env = dict(env_with(devices), NPROC=nproc)
+        out = subprocess.run([sys.executable, "-c", HOST_MATMUL], env=env, cwd=REPO, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout
+
+    assert digest(2, nproc="4") == digest(4, nproc="4")
+    assert digest(2, nproc="4") == digest(4)
+
+
+class FakeCoordinationClient:
+    """The key-value store of JAX's coordination service, in memory."""
+
+    def __init__(self, values):
+        self.values = dict(values)
+
+    def key_value_set(self, key, value):
+        self.values[key] = value
+
+    def blocking_key_value_get(self, key, timeout_ms):
+        return self.values[key]
+
+
+@pytest.mark.parametrize("mine, others, expected", [
+    (2, ["2 this-host"], "4"),  # two processes x 2 devices on this host: the pool 1 x 4 would have
+    (2, ["2 other-host"], "3"),  # one process a host: the cores, as JAX makes it
+    (1, ["1 this-host", "1 this-host", "1 other-host"], "3"),  # one CPU device a process (GPU hosts): the cores
+])
+def test_thread_pool_is_sized_for_this_hosts_devices_of_the_run(monkeypatch, mine, others, expected):
+    from jax._src import distributed as jax_distributed
+
+    monkeypatch.setattr(distributed.socket, "gethostname", lambda: "this-host")
+    monkeypatch.setattr(distributed.os, "sched_getaffinity", lambda pid: {0, 1, 2})  # three cores
+    monkeypatch.setenv("XLA_FLAGS", f"--xla_force_host_platform_device_count={mine}")
+    monkeypatch.delenv("NPROC", raising=False)
+    client = FakeCoordinationClient({f"jaxgan/host/{i + 1}": v for i, v in enumerate(others)})
+    monkeypatch.setattr(jax_distributed.global_state, "client", client)
+    monkeypatch.setattr(jax_distributed.global_state, "process_id", 0)
+    monkeypatch.setattr(jax_distributed.global_state, "num_processes", len(others) + 1)
+    distributed._size_cpu_thread_pool_for_the_host(1.0)
+    assert client.values["jaxgan/host/0"] == f"{mine} this-host"
+    assert os.environ["NPROC"] == expected
+    monkeypatch.setenv("NPROC", "7")  # the user's own setting wins
+    distributed._size_cpu_thread_pool_for_the_host(1.0)
+    assert os.environ["NPROC"] == "7"

@@ -34,9 +34,10 @@ def test_upsample_conv_has_the_parameters_of_a_3x3_conv():
     np.testing.assert_allclose(y, nn.Conv(5, (3, 3)).apply(conv, layers.upsample_nearest(x)), rtol=1e-5, atol=1e-5)
 
 
-def test_conv2x2_gradients_match_xla():
-    x = jax.random.normal(jax.random.key(0), (2, 5, 7, 3))
-    k = jax.random.normal(jax.random.key(1), (2, 2, 3, 4))
+@pytest.mark.parametrize("c_in, c_out", [(3, 4), (6, 2)])  # both ways of forming the weight gradient
+def test_conv2x2_gradients_match_xla(c_in, c_out):
+    x = jax.random.normal(jax.random.key(0), (2, 5, 7, c_in))
+    k = jax.random.normal(jax.random.key(1), (2, 2, c_in, c_out))
     ref = lambda x, k: jax.lax.conv_general_dilated(x, k, (1, 1), "VALID", dimension_numbers=DN)
     f = lambda conv: jax.grad(lambda x, k: jnp.sum(conv(x, k) ** 2), (0, 1))(x, k)
     for a, b in zip(f(layers.conv2x2), f(ref)):
@@ -69,3 +70,25 @@ def test_conv3x3_equals_a_3x3_same_conv_with_its_gradients(shape, c_out):
     for a, b in zip(jax.tree.leaves(jax.grad(loss(ours), (0, 1))(params, x)),
                     jax.tree.leaves(jax.grad(loss(conv), (0, 1))(params, x))):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_batch_norm_is_flax_batch_norm_on_one_device():
+    x = jax.random.normal(jax.random.key(0), (6, 3, 3, 5)) * 2 + 1
+    ours, theirs = layers.BatchNorm(momentum=0.8), nn.BatchNorm(momentum=0.8)
+    variables = theirs.init(jax.random.key(1), x, use_running_average=False)
+    assert jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x)) == jax.tree.map(jnp.shape, variables)
+    y, stats = ours.apply(variables, x, mutable=["batch_stats"])
+    y_ref, stats_ref = theirs.apply(variables, x, use_running_average=False, mutable=["batch_stats"])
+    np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(stats), jax.tree.leaves(stats_ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    evaluated = layers.BatchNorm(use_running_average=True).apply({**variables, **stats}, x)
+    np.testing.assert_allclose(evaluated, theirs.apply({**variables, **stats}, x, use_running_average=True),
+                               rtol=1e-5, atol=1e-5)
+    loss = lambda f: lambda v: jnp.sum(jnp.sin(f(v)))
+    grads = jax.grad(loss(lambda v: ours.apply(v, x, mutable=["batch_stats"])[0]))(variables)
+    grads_ref = jax.grad(loss(lambda v: theirs.apply(v, x, use_running_average=False, mutable=["batch_stats"])[0]))(
+        variables)
+    for a, b in zip(jax.tree.leaves(grads["params"]), jax.tree.leaves(grads_ref["params"]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+

@@ -60,3 +60,36 @@ def test_eight_devices_match_one_device_with_augmentation():
     """Each image's augmentation is keyed by its index in the global batch, not by its device."""
     r = run_on_8_devices({"batch_size": 32, "augment": "flip,color,translation,cutout"})
     assert r["max_diff"] < 1e-5, r
+
+
+MEAN_SCRIPT = textwrap.dedent("""
+    import jax, jax.numpy as jnp, numpy as np
+    from jaxgan import parallel
+
+    mesh = parallel.make_mesh()
+    tree = {"w": jax.random.normal(jax.random.key(0), (8, 5, 3)), "b": jax.random.normal(jax.random.key(1), (8, 7))}
+    per_device = lambda reduce: jax.jit(parallel.data_parallel(lambda t: jax.tree.map(lambda x: x[None], reduce(t)),
+                                                               mesh, in_specs=parallel.BATCH, out_specs=parallel.BATCH))
+    ours = jax.device_get(per_device(parallel.mean)(tree))
+    ref = jax.device_get(per_device(lambda t: jax.lax.pmean(t, parallel.AXIS))(tree))
+    for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(ref)):
+        assert (a == a[:1]).all(), "devices disagree"
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+    def loss(reduce):
+        per = lambda t: jax.lax.psum(jnp.sum(jnp.sin(reduce(t)["w"]) * t["w"]), parallel.AXIS)
+        return jax.jit(jax.grad(parallel.data_parallel(per, mesh, in_specs=parallel.BATCH,
+                                                       out_specs=parallel.REPLICATED)))
+    for a, b in zip(jax.tree.leaves(loss(parallel.mean)(tree)),
+                    jax.tree.leaves(loss(lambda t: jax.lax.pmean(t, parallel.AXIS))(tree))):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    print("ok")
+""")
+
+
+def test_ordered_mean_is_pmean_identical_on_every_device_with_pmeans_gradient():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", MEAN_SCRIPT], env=env, cwd=root, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]

@@ -16,7 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan.layers import UpsampleConv, upsample_nearest
+from jaxgan.layers import BatchNorm, UpsampleConv, upsample_nearest
 from jaxgan.models import dcgan, resnet
 from jaxgan.models.dcgan import BN_MOMENTUM, batch_norm
 from jaxgan.models.spec import GeneratorModule, register
@@ -45,7 +45,7 @@ class ConditionalBatchNorm(nn.Module):
 
     @nn.compact
     def __call__(self, x, cond, train: bool):
-        x = nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=self.axis_name,
+        x = BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=self.axis_name,
                          use_scale=False, use_bias=False)(x)
         c = x.shape[-1]
         gain = 1.0 + nn.Dense(c, use_bias=False, kernel_init=nn.initializers.zeros, name="gain")(cond)

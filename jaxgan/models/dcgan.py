@@ -14,14 +14,14 @@ from __future__ import annotations
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxgan.layers import SNConv, SNDense, UpsampleConv
+from jaxgan.layers import BatchNorm, SNConv, SNDense, UpsampleConv
 from jaxgan.models.spec import DiscriminatorModule, GeneratorModule, register
 
 BN_MOMENTUM = 0.9  # PyTorch's 0.1
 
 
 def batch_norm(axis_name, train):
-    return nn.BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=axis_name)
+    return BatchNorm(use_running_average=not train, momentum=BN_MOMENTUM, axis_name=axis_name)
 
 
 def with_class_embedding(z, y, num_classes):
