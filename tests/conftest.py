@@ -10,6 +10,7 @@ import os
 import pathlib
 import tempfile
 
+import jax
 import numpy as np
 import pytest
 
@@ -17,11 +18,20 @@ import jaxgan
 from jaxgan import data
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-# Reference statistics are cached per test session (the CLI tests' subprocesses inherit it), never in ~/.cache;
-# JAXGAN_TEST_CACHE names a folder to reuse across sessions instead (for quick local reruns).
-os.environ["JAXGAN_CACHE"] = os.environ.get("JAXGAN_TEST_CACHE") or tempfile.mkdtemp(prefix="jaxgan-test-cache-")
-# The CLI keeps compiled executables on disk; tests keep theirs in a folder of this session, not in ~/.cache.
-os.environ["JAXGAN_COMPILATION_CACHE"] = tempfile.mkdtemp(prefix="jaxgan-test-xla-")
+# One folder per test run, never ~/.cache, shared by both xdist workers (same run id) and every subprocess they
+# start (inherited through the environment): reference statistics are computed once (their file is flock-guarded)
+# and the small train steps that dozens of tests and subprocesses compile are compiled once (XLA's persistent
+# cache). JAXGAN_TEST_CACHE names a folder to reuse reference statistics across runs (quick local reruns).
+SESSION_ENV = "JAXGAN_TEST_SESSION_DIR"
+if not os.environ.get(SESSION_ENV):
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    os.environ[SESSION_ENV] = (os.path.join(tempfile.gettempdir(), f"jaxgan-test-{run_id}") if run_id else
+                               tempfile.mkdtemp(prefix="jaxgan-test-"))
+SESSION_DIR = pathlib.Path(os.environ[SESSION_ENV])
+os.environ["JAXGAN_CACHE"] = os.environ.get("JAXGAN_TEST_CACHE") or str(SESSION_DIR / "cache")
+os.environ["JAXGAN_COMPILATION_CACHE"] = str(SESSION_DIR / "xla")
+jax.config.update("jax_compilation_cache_dir", os.environ["JAXGAN_COMPILATION_CACHE"])  # the in-process tests too
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 DATA_DIR = pathlib.Path(os.environ.get("JAXGAN_TEST_DATA_DIR", REPO.parent / "shared" / "tensorflow_datasets"))
 
 

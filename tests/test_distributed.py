@@ -226,7 +226,6 @@ def test_a_cpu_thread_pool_sized_for_the_host_computes_as_one_process_does():
         assert out.returncode == 0, out.stderr[-2000:]
         return out.stdout
 
-    assert digest(2, nproc="4") == digest(4, nproc="4")
     assert digest(2, nproc="4") == digest(4)
 
 
