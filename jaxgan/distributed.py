@@ -180,7 +180,9 @@ def _size_cpu_thread_pool_for_the_host(timeout_s: float) -> None:
     for i in range(state.num_processes):
         count, host = state.client.blocking_key_value_get(f"jaxgan/host/{i}", int(timeout_s * 1000)).split(" ", 1)
         devices += int(count) if host == me else 0
-    os.environ["NPROC"] = str(max(len(os.sched_getaffinity(0)), devices))
+    # The cores this process may use, as XLA counts them (macOS has no affinity: all of them).
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    os.environ["NPROC"] = str(max(cores, devices))
 
 
 def process_count() -> int:

@@ -164,8 +164,8 @@ class SNDense(nn.Module):
 
 
 class BatchNorm(nn.Module):
-    """`flax.linen.BatchNorm` (same variables, same numbers on one device) whose cross-device statistics use
-    `parallel.mean`, so they do not depend on how the devices are spread over processes.
+    """`flax.linen.BatchNorm` (the same variables, and on one device the same numbers up to float32 rounding) whose
+    cross-device statistics use `parallel.mean`, so they do not depend on how the devices are spread over processes.
 
     Attributes:
       use_running_average: normalise with the running statistics (evaluation) instead of the batch's.
