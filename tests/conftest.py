@@ -8,6 +8,7 @@ under CI, where a missing copy fails them. `pytest -m "not real_data"` runs only
 import contextlib
 import os
 import pathlib
+import shutil
 import tempfile
 
 import jax
@@ -18,12 +19,14 @@ import jaxgan
 from jaxgan import data
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-# One folder per test run, never ~/.cache, shared by both xdist workers (same run id) and every subprocess they
-# start (inherited through the environment): reference statistics are computed once (their file is flock-guarded)
-# and the small train steps that dozens of tests and subprocesses compile are compiled once (XLA's persistent
-# cache). JAXGAN_TEST_CACHE names a folder to reuse reference statistics across runs (quick local reruns).
+# One folder per test run, never ~/.cache, shared by both xdist workers and every subprocess they start (all
+# inherit it through the environment; xdist's run id names it should a worker start without it): reference
+# statistics are computed once (their file is flock-guarded) and the small train steps that dozens of tests and
+# subprocesses compile are compiled once (XLA's persistent cache). JAXGAN_TEST_CACHE names a folder to reuse
+# reference statistics across runs (quick local reruns).
 SESSION_ENV = "JAXGAN_TEST_SESSION_DIR"
-if not os.environ.get(SESSION_ENV):
+MAKES_SESSION_DIR = not os.environ.get(SESSION_ENV)  # this process starts the run (workers and subprocesses borrow)
+if MAKES_SESSION_DIR:
     run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     os.environ[SESSION_ENV] = (os.path.join(tempfile.gettempdir(), f"jaxgan-test-{run_id}") if run_id else
                                tempfile.mkdtemp(prefix="jaxgan-test-"))
@@ -40,6 +43,11 @@ MOCK_EXAMPLES = 512  # images per split of the mock CIFAR-10
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_data: needs the prepared CIFAR-10 beside the project (../shared)")
+
+
+def pytest_unconfigure(config):
+    if MAKES_SESSION_DIR and not hasattr(config, "workerinput"):
+        shutil.rmtree(SESSION_DIR, ignore_errors=True)  # a few hundred MB of compiled steps
 
 
 def pytest_collection_modifyitems(config, items):

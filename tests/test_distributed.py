@@ -207,7 +207,7 @@ def test_bad_distributed_input_fails_in_one_line_and_writes_nothing(tmp_path):
 
 
 HOST_MATMUL = textwrap.dedent("""
-    import hashlib, os, sys, jax, numpy as np
+    import hashlib, jax, numpy as np
     from jaxgan import layers
     x = jax.random.normal(jax.random.key(1), (16, 17, 17, 64))  # dcgan's output layer, 16 images per device
     dy = jax.random.normal(jax.random.key(2), (16, 16, 16, 12))

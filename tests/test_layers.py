@@ -91,4 +91,3 @@ def test_batch_norm_is_flax_batch_norm_on_one_device():
         variables)
     for a, b in zip(jax.tree.leaves(grads["params"]), jax.tree.leaves(grads_ref["params"]), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-
