@@ -36,13 +36,18 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def run_on_8_devices(changes: dict) -> dict:
+def script_on_8_devices(script: str, *args: str) -> str:
+    """What `script` prints, run in a process with 8 CPU devices (fails the test if the script fails)."""
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(changes)], env=env, cwd=root,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=root, capture_output=True, text=True,
+                         timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return out.stdout
+
+
+def run_on_8_devices(changes: dict) -> dict:
+    return json.loads(script_on_8_devices(SCRIPT, json.dumps(changes)).strip().splitlines()[-1])
 
 
 def test_eight_devices_match_one_device_with_batch_norm():
@@ -88,8 +93,4 @@ MEAN_SCRIPT = textwrap.dedent("""
 
 
 def test_ordered_mean_is_pmean_identical_on_every_device_with_pmeans_gradient():
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    out = subprocess.run([sys.executable, "-c", MEAN_SCRIPT], env=env, cwd=root, capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
+    assert script_on_8_devices(MEAN_SCRIPT).strip() == "ok"
