@@ -1,4 +1,8 @@
 """Reference statistics: cached per (evaluator weights, split), recomputed when damaged, per-class subsets."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -32,9 +36,6 @@ def test_cached_per_weights_and_split(tmp_path, monkeypatch, small_split, evalua
 
 def test_processes_asking_at_once_compute_the_reference_once(tmp_path):
     """Four processes load the same missing reference together: one computes it, the others read its file."""
-    import subprocess
-    import sys
-
     from tests.conftest import REPO
 
     code = ("import numpy as np; from jaxgan import data, evaluator; from jaxgan.metrics import reference\n"
@@ -43,7 +44,7 @@ def test_processes_asking_at_once_compute_the_reference_once(tmp_path):
             "data.load_cifar10 = lambda split_name, data_dir=None, classes=(): split\n"
             "reference.NN_QUERIES = 100\n"
             "reference.load(evaluator.load(), 'train', log=lambda line: print('COMPUTED', flush=True))\n")
-    env = dict(__import__("os").environ, JAXGAN_CACHE=str(tmp_path), JAX_PLATFORMS="cpu")
+    env = dict(os.environ, JAXGAN_CACHE=str(tmp_path), JAX_PLATFORMS="cpu")
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
              for _ in range(4)]
     outs = [p.communicate(timeout=300)[0] for p in procs]
