@@ -1,6 +1,6 @@
 """The `jaxgan` command line.
 
-    jaxgan train EXPERIMENT --workdir DIR [--steps N] [--data-dir DIR] [--set key=value ...]
+    jaxgan train EXPERIMENT --workdir DIR [--steps N] [--time-limit MINUTES] [--data-dir DIR] [--set key=value ...]
                  [--coordinator HOST:PORT --num-processes N --process-id I | --distributed auto]
     jaxgan sample (--workdir DIR | --pretrained NAME) [--n 64] [--seed 0] [--first I] [--mix horse=0.7,bird=0.3]
                   [--truncation T] --out FILE.png|FILE.npz
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import shutil
 import sys
 
 from jaxgan.errors import UserError
@@ -63,12 +64,46 @@ def _cmd_train(args):
     if topo is not None and os.environ.get(distributed.CHILD_ENV):
         distributed.start(topo)  # before anything else touches JAX's devices
 
+    limit = None
+    if args.time_limit is not None:
+        limit = 60 * train.check_time_limit(args.time_limit, "--time-limit", "minutes")
     overrides = config.parse_overrides(args.set)
     if args.steps is not None:
         overrides["steps"] = args.steps
     cfg = config.load_experiment(args.experiment, overrides)
-    train.train(cfg, pathlib.Path(args.workdir), data_dir=args.data_dir, progress=not args.quiet)
-    print(f"trained {cfg.steps} steps; samples in {pathlib.Path(args.workdir) / 'samples'}")
+    workdir = pathlib.Path(args.workdir)
+    state = train.train(cfg, workdir, data_dir=args.data_dir, progress=not args.quiet, time_limit=limit)
+    if distributed.is_primary():
+        _end_of_slice(cfg, workdir, int(state.step), args.time_limit)
+
+
+def _end_of_slice(cfg, workdir: pathlib.Path, reached: int, minutes):
+    """What a finished train command says: where the run stands, its training time over all slices and, when a
+    time limit ended it early, how to go on (and a candidate bundle of the step reached)."""
+    from jaxgan import distributed, pretrained, run, summaries
+
+    total = summaries.training_time(workdir)
+    spent = f"{total['seconds'] / 3600:.2f} h of training over {total['slices']} slice(s)"
+    if reached >= cfg.steps:
+        print(f"trained {cfg.steps} steps ({spent}); samples in {workdir / run.SAMPLES}")
+        return
+    last = summaries.sessions(workdir)[-1]
+    done = reached - int(last.get("start_step", reached))
+    rate = done / last["train_seconds"] if done > 0 and last.get("train_seconds") else None
+    eta = f"; about {(cfg.steps - reached) / rate / 3600:.1f} h to go at this slice's pace" if rate else ""
+    print(f"time limit of {minutes} min reached at step {reached} of {cfg.steps} ({spent}{eta}); "
+          f"run the same command to continue")
+    if distributed.process_count() == 1:  # a bundle to keep or copy away, whatever happens to the run folder
+        candidate = workdir / run.CANDIDATE
+        fresh = workdir / (run.CANDIDATE + ".new")
+        old = workdir / (run.CANDIDATE + ".old")
+        for leftover in (fresh, old):  # from an export that was killed half-way
+            shutil.rmtree(leftover, ignore_errors=True)
+        pretrained.export(workdir, fresh, name=f"{workdir.name}-step{reached}")
+        if candidate.exists():
+            candidate.rename(old)
+        fresh.rename(candidate)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _one_source(args):
@@ -297,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("experiment", help="a name from `jaxgan experiments`, or a path to an experiment .py file")
     t.add_argument("--workdir", required=True, help="run folder: config, metrics, checkpoints, samples")
     t.add_argument("--steps", type=int, default=None, help="train until this many steps (resumes if fewer done)")
+    t.add_argument("--time-limit", default=None, metavar="MINUTES",
+                   help="stop after this much wall-clock time (fractions allowed) with a checkpoint and a candidate "
+                        "bundle in WORKDIR/candidate; the same command resumes")
     t.add_argument("--data-dir", default=None,
                    help="tensorflow-datasets folder holding cifar10 (default: $TFDS_DATA_DIR, else tfds' default)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")

@@ -8,8 +8,9 @@ A bundle is a folder NAME/ holding:
     config.json       the run's config (what `run.load_config` reads)
     weights.msgpack   the EMA generator and the discriminator (params and statistics) as flax msgpack: plain
                       arrays, float16 when that keeps samples within one level of float32, else float32
-    card.json         the model card: experiment, config, steps, hardware, training time, versions, commit, metrics,
-                      storage dtype, and the sha256 of weights.msgpack, checked on every load
+    card.json         the model card: experiment, config, steps, hardware, training time (the steps' own time, and
+                      wall-clock time summed over the run's slices), versions, commit, metrics, storage dtype, and
+                      the sha256 of weights.msgpack, checked on every load
     eval.json         the metrics (`jaxgan eval` of the run), when the run had them
 Bundles are looked up in the package's `pretrained_models/` folder and in the folders of $JAXGAN_PRETRAINED_PATH
 (separated by ':'), in that order. Loading one gives the (config, state) a run folder gives, so every command that
@@ -215,6 +216,8 @@ def export(workdir, out, name: str | None = None, dtype: str = "auto", log=print
         "float16_max_level_difference": levels,
         "hardware": sorted({f"{e.get('backend')} {e.get('device_kind')} x{e.get('devices')}" for e in sessions}),
         "training_seconds": _training_seconds(workdir, cfg),
+        "training_wall_seconds": summaries.training_time(workdir)["seconds"],
+        "training_slices": len(sessions),
         "training_sessions": sessions,
         "jax": jax.__version__, "flax": _version("flax"), "jaxgan_commit": _commit(),
         "metrics": {k: metrics[k] for k in keys if k in metrics},

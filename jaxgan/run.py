@@ -15,7 +15,9 @@ A run folder (WORKDIR) is the interface between training and everything after it
     train.lock        held by the one process training the folder
     samples/          step_XXXXXX.png: the EMA generator on fixed noise every `sample_every` steps and at the end
     tensorboard/      event files: the metrics.jsonl scalars, FID-C and the sample grids
-    environment.json  versions, devices and command of every session that trained the run
+    environment.json  versions, devices and command of every session (slice) that trained the run, with the step
+                      each reached and its wall-clock training time
+    candidate/        a pretrained bundle (`jaxgan.pretrained`) of the step a `--time-limit` slice ended at
     eval.json, pegasus/, report.html   written by `jaxgan eval --out`, `jaxgan pegasus --out`, `jaxgan report`
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ from jaxgan.errors import UserError
 CONFIG, CODE, METRICS, ENVIRONMENT = "config.json", "code.json", "metrics.jsonl", "environment.json"
 CHECKPOINTS, BEST, BEST_RECORD, ROLLBACKS = "checkpoints", "best", "best.json", "rollbacks.json"
 SAMPLES, TENSORBOARD, EVAL, PEGASUS, REPORT = "samples", "tensorboard", "eval.json", "pegasus", "report.html"
+CANDIDATE = "candidate"
 CHECKPOINT_CHOICES = ("latest", "best")
 LOCK = "train.lock"  # held (flock) by the one process training the folder; names it while held
 

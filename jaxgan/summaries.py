@@ -5,6 +5,8 @@
     writer.image(step, "samples/fixed_noise", grid)  # uint8 (H, W, 3)
     summaries.record_environment(workdir, start_step)  # appends to WORKDIR/environment.json
     summaries.record_first_step(workdir)               # when this session's first step finished
+    summaries.record_progress(workdir, step, seconds)  # the step it reached and its training time (each checkpoint)
+    summaries.training_time(workdir)                   # {"seconds", "slices", "steps"} over every session
 
 Event files are written by tensorboardX (protobuf only, no TensorFlow) on the host, at logging steps only, from
 values the loop has already pulled off the device.
@@ -119,6 +121,39 @@ def record_environment(workdir: pathlib.Path, start_step: int) -> dict:
     sessions.append(entry)
     path.write_text(json.dumps(sessions, indent=1) + "\n")
     return entry
+
+
+def record_progress(workdir: pathlib.Path, step: int, seconds: float):
+    """Stamps the latest session with the step it reached and its wall-clock training time so far (updated at every
+    checkpoint, so a killed session keeps what it trained up to its last checkpoint).
+
+    Args:
+      workdir: the run folder.
+      step: the step reached.
+      seconds: wall-clock seconds since this session's training loop began.
+    """
+    path = pathlib.Path(workdir) / ENVIRONMENT
+    sessions = _sessions(path)
+    if sessions and isinstance(sessions[-1], dict):
+        sessions[-1]["end_step"] = int(step)
+        sessions[-1]["train_seconds"] = round(float(seconds), 1)
+        path.write_text(json.dumps(sessions, indent=1) + "\n")
+
+
+def training_time(workdir) -> dict:
+    """A run's training over all its slices (sessions), from environment.json.
+
+    Args:
+      workdir: the run folder.
+
+    Returns:
+      {"seconds": wall-clock training time summed over sessions, "slices": number of sessions, "steps": the last
+      step any session reached (0 when none is recorded)}.
+    """
+    records = sessions(workdir)
+    seconds = sum(float(r.get("train_seconds", 0.0)) for r in records)
+    steps = max([int(r.get("end_step", r.get("start_step", 0))) for r in records] or [0])
+    return {"seconds": round(seconds, 1), "slices": len(records), "steps": steps}
 
 
 def record_first_step(workdir: pathlib.Path):

@@ -7,6 +7,11 @@ again resumes from the latest checkpoint; a larger `steps` trains on. Metrics st
 logging steps: the step and the batch gather run under `jax.transfer_guard("disallow")`, so an implicit transfer
 between host and device there is an error, not a silent slowdown.
 
+A run may train in slices: `train(..., time_limit=seconds)` (`jaxgan train --time-limit MINUTES`) stops once that
+much wall-clock time has passed since the call, saves a checkpoint of the step it reached and returns; the next call
+resumes there, bit-identical to an unbroken run. Each slice's steps and wall-clock time are recorded in
+environment.json (`summaries.record_progress`), so a run's total training time adds up over its slices.
+
 In a distributed run (`jaxgan.distributed`) every process runs this loop on the global mesh; process 0 alone
 writes the run folder's files and holds its lock, every process takes part in checkpoint saves, and a stop
 request (Ctrl-C, SIGTERM) is agreed between the processes on logging steps, so they all stop after the same step.
@@ -54,7 +59,8 @@ def _format(m: dict, images_per_s: float | None) -> str:
             f"D(x) {m['d_real']:.2f}  D(G(z)) {m['d_fake']:.2f}")
 
 
-def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None) -> state_lib.GANState:
+def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None,
+          time_limit: float | None = None) -> state_lib.GANState:
     """Trains `cfg` into the run folder `workdir`, resuming from its latest checkpoint.
 
     Args:
@@ -63,9 +69,11 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
       data_dir: tensorflow-datasets folder holding cifar10 (None: $TFDS_DATA_DIR, else tfds' default).
       progress: show a progress bar.
       mesh: the data-parallel mesh (default: every device of every process).
+      time_limit: wall-clock seconds (from this call) after which training stops with a checkpoint of the step it
+        reached, to be resumed by the next call; None: no limit.
 
     Returns:
-      The final `GANState` (on the mesh).
+      The final `GANState` (on the mesh); its `step` is below `cfg.steps` when the time limit ended training.
 
     Raises:
       UserError: a bad run folder, missing data, a batch that does not split over the devices, an unreadable
@@ -75,6 +83,7 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
       Diverged: a non-finite loss or state that nan_policy=rollback could not (or nan_policy=stop may not) undo;
         no non-finite state is ever saved.
     """
+    deadline = None if time_limit is None else _now() + check_time_limit(time_limit)
     mesh = mesh or parallel.make_mesh()
     parallel.check_batch_divides(cfg.batch_size, mesh)
     distributed.agree("config", json.dumps(cfg.to_dict(), sort_keys=True))
@@ -83,13 +92,44 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None)
     lock = run.TrainerLock(workdir, log=lambda line: print(line, file=sys.stderr))
     distributed.primary_first(lock.__enter__, "lock the run folder")
     try:
-        return _train(cfg, workdir, images, labels, data_dir, progress, mesh)
+        return _train(cfg, workdir, images, labels, data_dir, progress, mesh, deadline)
     finally:
         if distributed.is_primary():
             lock.__exit__(None, None, None)
 
 
-def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh) -> state_lib.GANState:
+def check_time_limit(value, name: str = "time_limit", unit: str = "seconds") -> float:
+    """A time limit as a positive, finite number.
+
+    Args:
+      value: the limit (a number, or text such as "90.5").
+      name: what the error message calls it.
+      unit: the unit the error message names.
+
+    Returns:
+      It as a float.
+
+    Raises:
+      UserError: zero, negative, infinite or not a number; the message names `name`.
+
+    Example:
+      >>> check_time_limit("1.5")
+      1.5
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (np.isfinite(number) and number > 0):
+        raise UserError(f"{name} must be a positive number of {unit}, got {value!r}")
+    return number
+
+
+# The clock the time limit is read from (a test replaces it); monotonic, so a clock change cannot end a slice.
+_now = time.monotonic
+
+
+def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh, deadline) -> state_lib.GANState:
     from tqdm import tqdm
 
     primary = distributed.is_primary()
@@ -116,16 +156,18 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
     if primary:
         summaries.record_environment(workdir, start)
+        _announce(workdir, start, cfg.steps, deadline)
+    slice_started = time.perf_counter()
     tb = summaries.TensorBoard(workdir, resume_step=start, enabled=primary)
     bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and primary), dynamic_ncols=True,
                desc=f"{cfg.model} {'resumed at ' + str(start) if start else 'training'}")
     last_time, last_step = time.perf_counter(), start
     metrics_path = workdir / run.METRICS if primary else pathlib.Path(os.devnull)
     log = metrics_path.open("a")
-    step, stop = start, False
+    step, stop, out_of_time = start, False, False
     single = distributed.process_count() == 1
     with _StopOnSignal() as ctrl_c:
-        while step < cfg.steps and not stop:
+        while step < cfg.steps and not stop and not out_of_time:
             with jax.transfer_guard(HOT_LOOP_TRANSFERS):
                 state, metrics = train_step(state, batches.get(step))
             done = step + 1
@@ -165,6 +207,8 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
             if saving:
                 tb.flush()  # everything logged up to a resume point is on disk before the checkpoint is
                 ckpt.save(done, state, cfg)
+                if primary:
+                    summaries.record_progress(workdir, done, time.perf_counter() - slice_started)
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps and primary:
                 write_grid(cfg, distributed.local_copy(state), workdir, done, tb)
             if best is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
@@ -178,24 +222,39 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh)
             # One process alone must not stop: the others would wait for it in the next step's collectives. So
             # between processes the request is agreed on logging and checkpoint steps (already host syncs).
             stop = ctrl_c.requested if single else (logging or saving) and distributed.any_process(ctrl_c.requested)
+            # The clock is read on the host only (no sync with the device); processes agree as for a stop.
+            late = deadline is not None and _now() >= deadline
+            out_of_time = late if single else (logging or saving) and distributed.any_process(late)
     log.close()
     bar.close()
-    if stop:  # keep what was trained (when it is finite): the next run resumes here
-        tb.close()
+    if stop or out_of_time:  # keep what was trained (when it is finite): the next run resumes here
         if int(state.step) not in ckpt.all_steps() and bool(jax.device_get(all_finite(state))):
             ckpt.save(int(state.step), state, cfg)
         ckpt.wait()
+    if primary:
+        summaries.record_progress(workdir, int(state.step), time.perf_counter() - slice_started)
+    if stop:
+        tb.close()
         if ctrl_c.signum in (signal.SIGTERM, None):  # None: another process of the run was asked to stop
             raise Terminated(int(state.step))
         raise KeyboardInterrupt
-    if primary:
-        write_grid(cfg, distributed.local_copy(state), workdir, cfg.steps, tb)
+    if primary:  # the picture of where this slice (or the run) ended
+        write_grid(cfg, distributed.local_copy(state), workdir, int(state.step), tb)
     tb.close()
     ckpt.wait()
     ckpt.close()
     if best is not None:
         best.close()
     return state
+
+
+def _announce(workdir: pathlib.Path, start: int, steps: int, deadline: float | None):
+    """One line on where a run stands as a slice starts: steps done, and the training time of earlier slices."""
+    total = summaries.training_time(workdir)
+    earlier = (f"; {total['slices'] - 1} earlier slice(s) trained {total['seconds'] / 3600:.2f} h"
+               if total["slices"] > 1 else "")
+    limit = "" if deadline is None else f"; this slice stops after {(deadline - _now()) / 60:.1f} min"
+    print(f"{workdir}: step {start} of {steps}{earlier}{limit}", file=sys.stderr, flush=True)
 
 
 class _BestCheckpoint:

@@ -147,6 +147,29 @@ def test_train_then_resume_from_the_command_line(tmp_path, data_dir):
     assert sorted(p.name for p in (w / "checkpoints").iterdir() if p.name.isdigit()) == ["2", "4"]
 
 
+def test_time_limit_ends_a_slice_with_exit_0_and_a_candidate_bundle(tmp_path, monkeypatch):
+    """--time-limit (minutes): a checkpoint of the step reached, how to continue, a bundle of that step; the same
+    command continues from there."""
+    w = tmp_path / "w"
+    args = ["train", "dcgan", "--workdir", w, *TINY, "--set", "log_every=1", "--set", "checkpoint_every=1000",
+            "--steps", 100000, "--quiet", "--time-limit", "0.05"]
+    first = jaxgan_subprocess(*args, mock=True)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "time limit of 0.05 min reached at step" in first.stdout and "run the same command" in first.stdout
+    saved = [int(p.name) for p in (w / "checkpoints").iterdir() if p.name.isdigit()]
+    card = json.loads((w / "candidate" / "card.json").read_text())
+    assert len(saved) == 1 and card["steps"] == saved[0] and card["training_slices"] == 1
+    monkeypatch.setenv("JAXGAN_PRETRAINED_PATH", str(w))
+    drawn = jaxgan_subprocess("sample", "--pretrained", "candidate", "--n", 4, "--out", tmp_path / "c.png", mock=True)
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    second = jaxgan_subprocess(*args, mock=True)
+    assert second.returncode == 0 and f"step {saved[0]} of 100000; 1 earlier slice(s)" in second.stderr, \
+        second.stderr[-2000:]
+    card = json.loads((w / "candidate" / "card.json").read_text())
+    assert card["steps"] > saved[0] and card["training_slices"] == 2
+    assert not (w / "candidate.new").exists() and not (w / "candidate.old").exists()
+
+
 def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path):
     import signal
     import time

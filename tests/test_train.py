@@ -33,6 +33,38 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, fake_load):
     assert grids == ["step_000003.png", "step_000006.png"]
 
 
+def test_time_limited_slices_resume_bit_identical(tmp_path, fake_load, monkeypatch):
+    """A run trained in time-limited slices ends exactly where an unbroken run does; each slice is recorded."""
+    from jaxgan import summaries
+
+    cfg = tiny_config(steps=7, checkpoint_every=3, balance=True)
+    straight = train.train(cfg, tmp_path / "straight", progress=False)
+    clock = iter(range(10**6))  # a fake clock: one second passes at every reading, so slices end after a few steps
+    monkeypatch.setattr(train, "_now", lambda: float(next(clock)))
+    reached = []
+    while not reached or reached[-1] < cfg.steps:
+        state = train.train(cfg, tmp_path / "sliced", progress=False, time_limit=2.5)
+        reached.append(int(state.step))
+    assert len(reached) >= 3 and reached == sorted(set(reached)), reached  # stopped early, then went on each time
+    chex.assert_trees_all_equal(params(straight), params(state))
+    steps = [json.loads(l)["step"] for l in (tmp_path / "sliced" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 8))
+    sessions = summaries.sessions(tmp_path / "sliced")
+    assert [s["end_step"] for s in sessions] == reached
+    assert [s["start_step"] for s in sessions] == [0] + reached[:-1]
+    total = summaries.training_time(tmp_path / "sliced")
+    assert total["slices"] == len(reached) and total["steps"] == 7 and total["seconds"] > 0
+    saved = checkpoint.Checkpointer(tmp_path / "sliced" / "checkpoints").all_steps()
+    assert reached[-2] in saved  # each slice's end is a checkpoint, whatever checkpoint_every says
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "soon"])
+def test_bad_time_limit_is_refused_before_anything_is_written(tmp_path, fake_load, bad):
+    with pytest.raises(UserError, match="time_limit must be a positive number of seconds"):
+        train.train(tiny_config(), tmp_path / "w", progress=False, time_limit=bad)
+    assert not (tmp_path / "w").exists()
+
+
 @pytest.fixture
 def strict_device_to_host():
     """Makes reading a device array's value raise while a "disallow" transfer guard is active.
