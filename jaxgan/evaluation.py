@@ -111,13 +111,42 @@ def evaluate_images(images, labels=None, *, intra_class: bool | None = None, eva
 EVAL_SEED = 4321  # the seed of the samples behind FID-C during training: the same latents at every evaluation
 
 
-def generator_fid_c(cfg, state, evaluator, mu, sigma, n: int, seed: int = EVAL_SEED) -> float:
-    """FID-C of `n` samples of the run's EMA generator against reference statistics (mu, sigma)."""
+def generator_quality(cfg, state, evaluator, mu, sigma, n: int, seed: int = EVAL_SEED, all_classes=None) -> dict:
+    """FID-C and class accuracy of `n` samples of the run's EMA generator (what training tracks every eval_every).
+
+    Args:
+      cfg: the run's config.
+      state: its `GANState`.
+      evaluator: the classifier whose features define FID-C.
+      mu: reference feature mean.
+      sigma: reference feature covariance.
+      n: samples (the classes in turn, for a conditional model).
+      seed: the sampling seed (the same latents at every call).
+      all_classes: (mu, sigma) of all of CIFAR-10 train, for a run on a subset of the classes: its FID-C against
+        them is what `jaxgan eval` reports (mu, sigma are then the subset's).
+
+    Returns:
+      {"fid_c": float, "class_accuracy": the share of samples the evaluator assigns to the class they were drawn
+      for, or None for an unconditional model}, and "fid_c_all" when `all_classes` is given.
+    """
     from jaxgan import sampling
 
-    images, _ = sampling.sample(cfg, state, n, seed=seed)
-    feats, _ = evaluator.features_and_logits(images)
-    return fid.frechet_distance(*fid.statistics(feats), mu, sigma)
+    images, labels = sampling.sample(cfg, state, n, seed=seed)
+    feats, logits = evaluator.features_and_logits(images)
+    accuracy = None
+    if labels is not None and cfg.num_classes:
+        asked = np.asarray(cfg.class_ids)[np.asarray(labels)]
+        accuracy = float(np.mean(np.argmax(logits, axis=1) == asked))
+    stats = fid.statistics(feats)
+    out = {"fid_c": fid.frechet_distance(*stats, mu, sigma), "class_accuracy": accuracy}
+    if all_classes is not None:
+        out["fid_c_all"] = fid.frechet_distance(*stats, *all_classes)
+    return out
+
+
+def generator_fid_c(cfg, state, evaluator, mu, sigma, n: int, seed: int = EVAL_SEED) -> float:
+    """FID-C of `n` samples of the run's EMA generator against reference statistics (mu, sigma)."""
+    return generator_quality(cfg, state, evaluator, mu, sigma, n, seed)["fid_c"]
 
 
 def to_json(metrics: dict) -> dict:

@@ -212,12 +212,18 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
             if cfg.sample_every and done % cfg.sample_every == 0 and done != cfg.steps and primary:
                 write_grid(cfg, distributed.local_copy(state), workdir, done, tb)
             if best is not None and (done % cfg.eval_every == 0 or done == cfg.steps):
-                value = best.measure(done, state)
-                log.write(json.dumps({"step": done, "fid_c": round(value, 4), "eval_samples": cfg.eval_samples}) + "\n")
+                quality = best.measure(done, state)
+                value, accuracy = quality["fid_c"], quality["class_accuracy"]
+                row = {"step": done, "fid_c": round(value, 4), "eval_samples": cfg.eval_samples}
+                if accuracy is not None:
+                    row["class_accuracy"] = round(accuracy, 4)
+                if "fid_c_all" in quality:  # a class subset: FID-C against all ten classes, as jaxgan eval gives it
+                    row["fid_c_all"] = round(quality["fid_c_all"], 4)
+                log.write(json.dumps(row) + "\n")
                 log.flush()
-                tb.scalars(done, {"fid_c": value}, prefix="eval")
-                bar.write(f"step {done}: FID-C {value:.3f} ({cfg.eval_samples} samples; best {best.value:.3f} at step "
-                          f"{best.step})")
+                tb.scalars(done, {k: v for k, v in quality.items() if v is not None}, prefix="eval")
+                bar.write(f"step {done}: FID-C {value:.3f}{'' if accuracy is None else f', class accuracy {accuracy:.1%}'}"
+                          f" ({cfg.eval_samples} samples; best {best.value:.3f} at step {best.step})")
             step = done
             # One process alone must not stop: the others would wait for it in the next step's collectives. So
             # between processes the request is agreed on logging and checkpoint steps (already host syncs).
@@ -258,7 +264,8 @@ def _announce(workdir: pathlib.Path, start: int, steps: int, deadline: float | N
 
 
 class _BestCheckpoint:
-    """FID-C of the EMA generator every `eval_every` steps; the best state so far is saved in best/ (one kept)."""
+    """FID-C (and class accuracy, for conditional models) of the EMA generator every `eval_every` steps; the state
+    of lowest FID-C so far is saved in best/ (one kept)."""
 
     def __init__(self, cfg: Config, workdir: pathlib.Path, data_dir):
         from jaxgan import evaluator
@@ -268,6 +275,8 @@ class _BestCheckpoint:
         self.evaluator = evaluator.load()
         ref = reference.load(self.evaluator, "train", data_dir, log=print)
         self.mu, self.sigma = ref.statistics_of(cfg.class_ids)  # a class-subset run is compared with its classes
+        # ... and, to be read beside `jaxgan eval` (which compares with all ten), with every class too.
+        self.all_classes = (ref.mu, ref.sigma) if cfg.classes else None
         self.ckpt = checkpoint.Checkpointer(workdir / run.BEST, keep=1)
         self.step, self.value = None, float("inf")
         if self.record.is_file():  # resumed: the best so far stays the one to beat
@@ -277,12 +286,13 @@ class _BestCheckpoint:
             except (OSError, ValueError, KeyError, TypeError):
                 raise UserError(f"{self.record} is damaged; delete it (and best/) to start the record afresh") from None
 
-    def measure(self, step: int, state) -> float:
+    def measure(self, step: int, state) -> dict:
         from jaxgan import evaluation
 
         # Every process measures (the same value): each then takes part in saving the best checkpoint.
-        value = evaluation.generator_fid_c(self.cfg, distributed.local_copy(state), self.evaluator, self.mu,
-                                           self.sigma, self.cfg.eval_samples)
+        quality = evaluation.generator_quality(self.cfg, distributed.local_copy(state), self.evaluator, self.mu,
+                                               self.sigma, self.cfg.eval_samples, all_classes=self.all_classes)
+        value = quality["fid_c"]
         if value < self.value:
             self.step, self.value = step, value
             self.ckpt.save(step, state, self.cfg)
@@ -290,7 +300,7 @@ class _BestCheckpoint:
             if distributed.is_primary():
                 self.record.write_text(json.dumps({"step": step, "fid_c": value,
                                                    "eval_samples": self.cfg.eval_samples}))
-        return value
+        return quality
 
     def close(self):
         self.ckpt.wait()

@@ -73,3 +73,29 @@ def test_intra_class_without_labels_is_a_user_error(evaluator, train_reference):
     with pytest.raises(UserError, match="needs the class"):
         evaluation.evaluate_images(np.zeros((64, 32, 32, 3), np.uint8), intra_class=True, evaluator=evaluator,
                                    reference=train_reference)
+
+
+
+def test_generator_quality_reads_fid_c_and_class_accuracy(evaluator):
+    """Training's periodic measurement: FID-C and the share of samples the evaluator puts in the class asked for
+    (the model's own class numbers mapped to CIFAR-10's ids)."""
+    from jaxgan import sampling, state as state_lib
+    from jaxgan.metrics import fid
+    from tests.conftest import tiny_config
+
+    cfg = tiny_config(model="cdcgan", num_classes=2, classes=("bird", "horse"), loss="hinge")
+    st = state_lib.create(cfg)
+    mu, sigma = np.zeros(evaluator.feature_dim), np.eye(evaluator.feature_dim)
+    q = evaluation.generator_quality(cfg, st, evaluator, mu, sigma, 40, seed=3)
+    images, labels = sampling.sample(cfg, st, 40, seed=3)
+    feats, logits = evaluator.features_and_logits(images)
+    asked = np.where(labels == 0, 2, 7)  # bird is CIFAR-10 class 2, horse 7
+    assert q["class_accuracy"] == pytest.approx(np.mean(np.argmax(logits, 1) == asked))
+    assert q["fid_c"] == pytest.approx(fid.frechet_distance(*fid.statistics(feats), mu, sigma), rel=1e-6)
+    assert evaluation.generator_fid_c(cfg, st, evaluator, mu, sigma, 40, seed=3) == q["fid_c"]
+    both = evaluation.generator_quality(cfg, st, evaluator, mu, sigma, 40, seed=3, all_classes=(mu + 1, sigma))
+    assert both["fid_c"] == q["fid_c"] and both["fid_c_all"] == pytest.approx(
+        fid.frechet_distance(*fid.statistics(feats), mu + 1, sigma), rel=1e-6)
+    unconditional = evaluation.generator_quality(tiny_config(), state_lib.create(tiny_config()), evaluator, mu,
+                                                 sigma, 16)
+    assert unconditional["class_accuracy"] is None
