@@ -7,7 +7,7 @@
     jaxgan eval (--workdir DIR | --pretrained NAME) [--n 10000] [--seed S] [--truncation T] [--out metrics.json]
     jaxgan eval --images FILE.npz [--out metrics.json]
     jaxgan pegasus (--workdir DIR | --pretrained NAME) --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
-                   [--prefer white]
+                   [--prefer white] [--score whole|part] [--refine STEPS]
     jaxgan diagram (--workdir DIR | --pretrained NAME | --experiment NAME) --out FILE.svg
     jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR] [--pegasus DIR]
     jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
@@ -233,9 +233,12 @@ def _cmd_pegasus(args):
     if args.budget < pegasus.MIN_BUDGET:
         raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
     _one_source(args)
+    if args.refine < 0:
+        raise UserError(f"--refine must not be negative, got {args.refine}")
     pegasus.run(args.workdir, args.out, pretrained=args.pretrained, prefer=args.prefer, budget=args.budget,
                 seed=args.seed, checkpoint=args.checkpoint, data_dir=args.data_dir, evaluator_path=args.evaluator,
-                judge_path=args.judge, baseline=args.baseline, log=lambda line: print(line, file=sys.stderr))
+                judge_path=args.judge, baseline=args.baseline, log=lambda line: print(line, file=sys.stderr),
+                score=args.score, refine_steps=args.refine)
 
 
 def _cmd_report(args):
@@ -396,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--prefer", choices=("none", "white"), default="none",
                     help="white: rank eligible candidates by score x whiteness of the foreground (the classic white "
                          "Pegasus); pegasus_default.png and preference.png show the pick without it")
+    pg.add_argument("--score", choices=("whole", "part"), default="whole",
+                    help="part: read the wings from the band above the horse's back (jaxgan.wings), not the whole "
+                         "image")
+    pg.add_argument("--refine", type=int, default=0, metavar="STEPS",
+                    help="also refine the top 16 by gradient steps on latent and mixture; refined.png, refined.npz "
+                         "(reported apart from the search)")
     pg.add_argument("--checkpoint", choices=("latest", "best"), default="latest")
     pg.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (nearest neighbours)")
     pg.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")

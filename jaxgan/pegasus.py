@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import models, run as run_lib, sampling
+from jaxgan import models, run as run_lib, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES, Config
 from jaxgan.errors import UserError
 from jaxgan.metrics import prdc, reference as reference_lib, uniqueness
@@ -50,6 +50,7 @@ TRUNCATIONS = (None, 1.5, 1.0, 0.7)  # None: the untruncated normal
 HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
 MIN_BUDGET = 64
 PREFERENCES = ("none", "white")
+SCORES = ("whole", "part")  # what reads the wings: the whole image, or the band above the back (jaxgan.wings)
 FOREGROUND_DISTANCE = 0.15  # RGB distance (in [0, 1] units) from the border's median colour that marks foreground
 MIN_FOREGROUND = 0.1  # below this share of foreground pixels, the centre 16x16 stands in for the foreground
 REALISM_K = 3
@@ -160,11 +161,16 @@ def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
     feat_d, _ = uniqueness.nearest_neighbours(feats, ref.features)
     pix_u, feat_u = pix_d / ref.pixel_nn_threshold, feat_d / ref.feature_nn_threshold
     eligible = (np.argmax(probs, axis=1) == horse) & (p_wings >= MIN_WINGS) & (pix_u > 1) & (feat_u > 1)
+    parts = wings.part_scores(images, evaluator)
+    unique = (pix_u > 1) & (feat_u > 1)
     return {"probs": probs, "p_horse": p_horse, "p_wings": p_wings, "recognisability": recognisability,
             "d_logit": fake_d, "d_percentile": d_percentile, "feature_density": density, "realism": realism,
             "nn_pixel_distance": pix_d, "nn_feature_distance": feat_d, "uniqueness_pixel": pix_u,
             "uniqueness_feature": feat_u, "eligible": eligible, "score": recognisability * realism,
-            "whiteness": whiteness(images)}
+            "whiteness": whiteness(images), "p_wings_upper": parts["p_wings_upper"], "spread": parts["spread"],
+            "part_recognisability": parts["part_recognisability"],
+            "part_score": parts["part_recognisability"] * realism,
+            "part_eligible": (np.argmax(probs, axis=1) == horse) & (parts["p_wings_upper"] >= MIN_WINGS) & unique}
 
 
 def judge_verdicts(judge, images: np.ndarray) -> dict:
@@ -240,13 +246,15 @@ def search(cfg, state, budget: int, seed: int, evaluator, ref, log=print):
     return records, images, score_images(cfg, state, images, evaluator, ref)
 
 
-def ranking(records, scores, prefer: str = "none") -> list[int]:
+def ranking(records, scores, prefer: str = "none", score: str = "whole") -> list[int]:
     """Candidate indices, best first: eligible ones by score (times whiteness with prefer="white"), then the rest
     by score; one per latent first (a latent under two mixtures or truncations is nearly the same picture:
     truncated latents are drawn by inverse CDF from the same uniforms), then the remaining candidates in the same
-    order."""
-    key = scores["score"] * (scores["whiteness"] if prefer == "white" else 1.0)
-    order = np.lexsort((-key, ~scores["eligible"]))
+    order. `score="part"` ranks by the part-aware score and eligibility (`jaxgan.wings`) instead."""
+    value, eligible = (scores["part_score"], scores["part_eligible"]) if score == "part" else \
+        (scores["score"], scores["eligible"])
+    key = value * (scores["whiteness"] if prefer == "white" else 1.0)
+    order = np.lexsort((-key, ~eligible))
     seen, first, rest = set(), [], []
     for i in order:
         key = (records[i]["seed"], records[i]["index"])
@@ -306,7 +314,7 @@ def _slerp(a, b, t):
 
 
 def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, images, scores, evaluator, ref,
-                  log=print, prefer: str = "none", judge=None):
+                  log=print, prefer: str = "none", judge=None, score: str = "whole"):
     """pegasus.png (as generated) and pegasus_x8.png; candidates.png (top 16, captioned with their scores);
     batch64.png (images 0..63 of BATCH_SEED under the Pegasus's mixture and truncation: not selected);
     interpolations.png (8 pairs of batch64 latents, slerp in 10 steps; then the Pegasus's latent swept from horse to
@@ -317,12 +325,12 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
     pegasus.json's "judge"."""
     from PIL import Image
 
-    order = ranking(records, scores, prefer)
+    order = ranking(records, scores, prefer, score)
     best = order[0]
     rec = records[best]
     Image.fromarray(images[best]).save(out / "pegasus.png")
     Image.fromarray(_upscale(images[best], 8)).save(out / "pegasus_x8.png")
-    default = ranking(records, scores)[0]
+    default = ranking(records, scores, score=score)[0]
     if prefer != "none":
         Image.fromarray(images[default]).save(out / "pegasus_default.png")
         _sheet([[images[default], images[best]]], 8, pad=8, captions=[[
@@ -371,14 +379,15 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
     def entry(i):
         r = records[i]
         return {**r, "command": command(source, r["seed"], r["index"], r["mix"], r["truncation"]),
-                **{k: (bool(scores[k][i]) if k == "eligible" else round(float(scores[k][i]), 5))
+                **{k: (bool(scores[k][i]) if k in ("eligible", "part_eligible") else round(float(scores[k][i]), 5))
                    for k in ("score", "recognisability", "p_horse", "p_wings", "realism", "d_percentile",
                              "feature_density", "d_logit", "nn_pixel_distance", "uniqueness_pixel",
-                             "nn_feature_distance", "uniqueness_feature", "whiteness", "eligible")},
+                             "nn_feature_distance", "uniqueness_feature", "whiteness", "eligible", "p_wings_upper",
+                             "spread", "part_recognisability", "part_score", "part_eligible")},
                 "class_probabilities": {c: round(float(p), 5) for c, p in zip(CIFAR10_CLASSES, scores["probs"][i])}}
 
     result = {
-        "run": " ".join(source), "step": int(state.step), "budget": len(records), "prefer": prefer,
+        "run": " ".join(source), "step": int(state.step), "budget": len(records), "prefer": prefer, "score": score,
         "pegasus": entry(best),
         "pegasus_without_preference": entry(default),
         "top": [entry(i) for i in top],
@@ -388,7 +397,7 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
         "neighbour_rows": {"pixel": pix_idx.tolist(), "feature": feat_idx.tolist()},
         "thresholds": {"pixel": ref.pixel_nn_threshold, "feature": ref.feature_nn_threshold,
                        "min_wings": MIN_WINGS},
-        "eligible": int(scores["eligible"].sum()),
+        "eligible": int((scores["part_eligible"] if score == "part" else scores["eligible"]).sum()),
         "scoring": SCORING,
         "candidates": [entry(i) for i in range(len(records))],
     }
@@ -400,6 +409,72 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
             "pegasus_without_preference": judge_verdicts(judge, images[default][None])["images"][0],
             "top": judge_verdicts(judge, images[top]), "batch64": judge_verdicts(judge, batch)}
     (out / "pegasus.json").write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluator, ref, judge, steps: int,
+               log=print) -> dict:
+    """The top 16 candidates refined by `wings.refine` (latent and per-level mixture), scored again and written
+    apart from the search: refined.png (before | after, 8x, with the evaluator's and the judge's readings) and
+    refined.npz (latents, mixtures, images).
+
+    Args:
+      out: the output folder.
+      cfg: the model's config.
+      state: its `GANState`.
+      records: the search's candidate records.
+      order: their ranking (the first TOP are refined).
+      evaluator: the classifier that steers the refinement.
+      ref: the training set's `Reference` (realism and uniqueness).
+      judge: the classifier that only reports (or None).
+      steps: refinement steps.
+      log: where progress lines go.
+
+    Returns:
+      pegasus.json's "refined": per image the scores after refinement (and the judge's verdicts), with the means.
+    """
+    from jaxgan.models.biggan import LEVELS
+
+    top = order[:TOP]
+    z = np.stack([np.asarray(sampling.latents(records[i]["seed"], records[i]["index"], 1, cfg.z_dim,
+                                              records[i]["truncation"]))[0] for i in top])
+    mix = []
+    for i in top:
+        m = sampling.parse_mix(records[i]["mix"], cfg)
+        mix.append(np.broadcast_to(m, (LEVELS, m.shape[-1])) if m.ndim == 1 else m)
+    start = time.perf_counter()
+    refined = wings.refine(cfg, state, evaluator, z, np.stack(mix).astype(np.float32), steps=steps)
+    images = refined["images"]
+    scores = score_images(cfg, state, images, evaluator, ref)
+    verdicts = judge_verdicts(judge, images) if judge is not None else None
+    originals = np.stack([sampling.sample(cfg, state, 1, seed=records[i]["seed"], first=records[i]["index"],
+                                          labels=_mixture_array(cfg, records[i]["mix"], 1),
+                                          truncation=records[i]["truncation"])[0][0] for i in top])
+    caps = []
+    for k in range(len(top)):
+        j = verdicts["images"][k] if verdicts else None
+        caps += [f"search #{k + 1}", f"refined: eval horse {scores['p_horse'][k]:.2f}\nwings up "
+                 f"{scores['p_wings_upper'][k]:.2f} D {scores['d_percentile'][k]:.2f}"
+                 + (f"\njudge {j['top_class']} h {j['p_horse']:.2f} w {j['p_wings']:.2f}" if j else "")]
+    rows = [[img for k in range(r, min(r + 4, len(top))) for img in (originals[k], images[k])]
+            for r in range(0, len(top), 4)]
+    _sheet(rows, 4, gaps=(1, 3, 5), captions=[caps[2 * r:2 * r + 8] for r in range(0, len(top), 4)],
+           title=f"the top {len(top)}: as searched | after {steps} refinement steps").save(out / "refined.png")
+    np.savez(out / "refined.npz", z=refined["z"], mix=refined["mix"], images=images)
+    entries = [{"from": {k: records[i][k] for k in ("seed", "index", "mix", "truncation")},
+                **{k: round(float(scores[k][n]), 5) for k in ("p_horse", "p_wings", "p_wings_upper", "spread",
+                                                              "d_percentile", "uniqueness_pixel",
+                                                              "uniqueness_feature", "part_score")},
+                "eligible": bool(scores["part_eligible"][n]),
+                "judge": verdicts["images"][n] if verdicts else None} for n, i in enumerate(top)]
+    result = {"steps": steps, "weights": wings.REFINE_WEIGHTS, "seconds": round(time.perf_counter() - start, 1),
+              "objective_first_last": [float(refined["objective"][0]), float(refined["objective"][-1])],
+              "images": entries,
+              "judge": None if verdicts is None else {k: verdicts[k] for k in ("horse_share", "mean_p_horse",
+                                                                               "mean_p_wings", "top_classes")}}
+    log(f"refined the top {len(top)} in {result['seconds']:.0f} s: refined.png, refined.npz"
+        + ("" if verdicts is None else f"; judge: {verdicts['horse_share']:.0%} horse, mean p(bird)+p(airplane) "
+           f"{verdicts['mean_p_wings']:.2f}"))
     return result
 
 
@@ -433,16 +508,22 @@ def _check_baseline(baseline):
 
 def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "latest", data_dir=None,
         evaluator_path=None, baseline=None, reference=None, log=print, pretrained: str | None = None,
-        prefer: str = "none", judge_path=None) -> dict:
+        prefer: str = "none", judge_path=None, score: str = "whole", refine_steps: int = 0) -> dict:
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
     train split's `metrics.reference.Reference` when the caller has it already (else loaded). `judge_path`: the
-    judge's weight file (default: the shipped judge; without one shipped, no verdicts are written)."""
+    judge's weight file (default: the shipped judge; without one shipped, no verdicts are written). `score`:
+    "whole" (the evaluator reads horse and wings from the whole image) or "part" (`jaxgan.wings`: the wings from
+    the band above the back). `refine_steps` > 0: also refine the top 16 (`refine_top`), reported apart."""
     from jaxgan import evaluator as evaluator_lib
 
     if budget < MIN_BUDGET:
         raise UserError(f"the search budget must be at least {MIN_BUDGET} candidates, got {budget}")
     if prefer not in PREFERENCES:
         raise UserError(f"unknown preference '{prefer}' (known: {', '.join(PREFERENCES)})")
+    if score not in SCORES:
+        raise UserError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
+    if refine_steps < 0:
+        raise UserError(f"--refine must not be negative, got {refine_steps}")
     out = run_lib.output_folder(out)
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
@@ -461,7 +542,12 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
     ref = reference or reference_lib.load(evaluator, "train", data_dir, log=log)
     out.mkdir(exist_ok=True)
     records, images, scores = search(cfg, state, budget, seed, evaluator, ref, log)
-    result = write_outputs(out, source, cfg, state, records, images, scores, evaluator, ref, log, prefer, judge)
+    result = write_outputs(out, source, cfg, state, records, images, scores, evaluator, ref, log, prefer, judge,
+                           score)
+    if refine_steps:
+        result["refined"] = refine_top(out, cfg, state, records, ranking(records, scores, prefer, score), evaluator,
+                                       ref, judge, refine_steps, log)
+        (out / "pegasus.json").write_text(json.dumps(result, indent=1) + "\n")
     p = result["pegasus"]
     if baseline is not None:
         from PIL import Image

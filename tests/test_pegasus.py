@@ -159,3 +159,31 @@ def test_the_white_preference_reranks_only_by_whiteness_among_eligible():
               "eligible": np.array([True, True, False])}
     assert pegasus.ranking(records, scores) == [0, 1, 2]
     assert pegasus.ranking(records, scores, "white") == [1, 0, 2]
+
+
+def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_apart(searched, evaluator,
+                                                                                        small_images, tmp_path):
+    from jaxgan.metrics import reference
+
+    workdir, _, _ = searched
+    ref = reference.from_arrays(evaluator, *small_images)
+    result = pegasus.run(workdir, tmp_path / "p", budget=76, reference=ref, log=lambda line: None, score="part",
+                         refine_steps=3)
+    saved = json.loads((tmp_path / "p" / "pegasus.json").read_text())
+    assert saved["score"] == "part" and result["score"] == "part"
+    candidates = saved["candidates"]
+    pool = [c for c in candidates if c["part_eligible"]] or candidates
+    assert saved["pegasus"]["part_score"] == max(c["part_score"] for c in pool)
+    for c in candidates:  # the part score is the part recognisability times the same realism
+        assert c["part_score"] == pytest.approx(c["part_recognisability"] * c["realism"], rel=1e-3, abs=1e-5)
+    refined = saved["refined"]
+    assert refined["steps"] == 3 and len(refined["images"]) == 16
+    assert [e["from"]["index"] for e in refined["images"]] == [t["index"] for t in saved["top"]]
+    with np.load(tmp_path / "p" / "refined.npz") as f:
+        assert f["z"].shape == (16, 16) and f["mix"].shape == (16, 3, 4) and f["images"].shape == (16, 32, 32, 3)
+        np.testing.assert_allclose(f["mix"].sum(-1), 1.0, atol=1e-5)
+    assert Image.open(tmp_path / "p" / "refined.png").size[0] > 8 * 32
+    with pytest.raises(UserError, match="unknown score 'wing'"):
+        pegasus.run(workdir, tmp_path / "q", budget=76, reference=ref, score="wing")
+    with pytest.raises(UserError, match="--refine must not be negative"):
+        pegasus.run(workdir, tmp_path / "q", budget=76, reference=ref, refine_steps=-2)

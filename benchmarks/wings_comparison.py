@@ -1,0 +1,124 @@
+"""Ways to put wings on the horse, compared on one model: contact sheets of the top 16 at 8x and the judge's readings.
+
+    python benchmarks/wings_comparison.py [--pretrained pegasus | --workdir DIR] [--budget 16384] [--refine-steps 100]
+        [--data-dir DIR] [--out benchmarks/wings_comparison]
+
+Three arms over the same candidates (`jaxgan.pegasus.search`: mixtures x truncations x latents of one seed):
+- whole: the search's ranking (`pegasus.ranking`, `--score whole`): whole-image recognisability x realism;
+- part: the part-aware score (`--score part`, `jaxgan.wings.part_scores`): the horse from the whole image, the
+  wings from the band above the back, a gentle preference for a band wider than the body; x the same realism;
+- refined: the part arm's top 16, each refined (`pegasus.refine_top`, `--refine STEPS`: gradient steps on its
+  latent and per-level mixture towards part recognisability, D's realism and a typical |z|), then scored again.
+The evaluator selects (and steers the refinement); the judge only reports. Writes OUT.json (every reading),
+OUT.md (the table), OUT_{whole,part,refined}.png (the top 16 at 8x, each captioned with the evaluator's and the
+judge's readings) and OUT_refined/ (refined.png: before | after; refined.npz).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import time
+
+import numpy as np
+
+from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, run, wings
+from jaxgan.config import CIFAR10_CLASSES
+from jaxgan.metrics import reference as reference_lib
+
+
+def readings(images, scores, judge) -> list[dict]:
+    verdicts = pegasus.judge_verdicts(judge, images)["images"]
+    return [{"evaluator_top": CIFAR10_CLASSES[int(np.argmax(scores["probs"][i]))],
+             "p_horse": round(float(scores["p_horse"][i]), 4), "p_wings": round(float(scores["p_wings"][i]), 4),
+             "p_wings_upper": round(float(scores["p_wings_upper"][i]), 4), "spread": round(float(scores["spread"][i]), 3),
+             "d_percentile": round(float(scores["d_percentile"][i]), 4),
+             "uniqueness_pixel": round(float(scores["uniqueness_pixel"][i]), 3),
+             "judge_top": v["top_class"], "judge_p_horse": v["p_horse"], "judge_p_wings": v["p_wings"]}
+            for i, v in enumerate(verdicts)]
+
+
+def summary(rows: list[dict]) -> dict:
+    n = len(rows)
+    return {"judge_horse": sum(r["judge_top"] == "horse" for r in rows) / n,
+            "judge_horse_with_wings": sum(r["judge_top"] == "horse" and r["judge_p_wings"] >= 0.2 for r in rows) / n,
+            "judge_mean_p_horse": float(np.mean([r["judge_p_horse"] for r in rows])),
+            "judge_mean_p_wings": float(np.mean([r["judge_p_wings"] for r in rows])),
+            "evaluator_horse": sum(r["evaluator_top"] == "horse" for r in rows) / n,
+            "evaluator_mean_p_wings_upper": float(np.mean([r["p_wings_upper"] for r in rows])),
+            "mean_d_percentile": float(np.mean([r["d_percentile"] for r in rows])),
+            "unique": sum(r["uniqueness_pixel"] > 1 for r in rows) / n}
+
+
+def sheet(images, rows, path):
+    caps = [f"eval {r['evaluator_top'][:5]} h{r['p_horse']:.2f}\nwings {r['p_wings']:.2f} up {r['p_wings_upper']:.2f}\n"
+            f"judge {r['judge_top'][:5]} h{r['judge_p_horse']:.2f}\njudge wings {r['judge_p_wings']:.2f}" for r in rows]
+    grid = [list(images[i:i + 4]) for i in range(0, len(images), 4)]
+    pegasus._sheet(grid, 8, pad=6, captions=[caps[i:i + 4] for i in range(0, len(images), 4)]).save(path)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pretrained", default=None)
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--budget", type=int, default=16384)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--refine-steps", type=int, default=100)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--out", default="benchmarks/wings_comparison")
+    args = p.parse_args()
+    if args.workdir:
+        cfg, state = run.load(args.workdir)
+        source = f"--workdir {args.workdir}"
+    else:
+        name = args.pretrained or "pegasus"
+        cfg, state = pretrained.load(name)
+        source = f"--pretrained {name}"
+    out = pathlib.Path(args.out)
+    evaluator, judge = evaluator_lib.load(), evaluator_lib.load_judge()
+    ref = reference_lib.load(evaluator, "train", args.data_dir)
+    t0 = time.perf_counter()
+    records, images, scores = pegasus.search(cfg, state, args.budget, args.seed, evaluator, ref)
+    search_s = time.perf_counter() - t0
+    arms, orders = {}, {}
+    for name in ("whole", "part"):
+        orders[name] = pegasus.ranking(records, scores, score=name)
+        top = orders[name][:pegasus.TOP]
+        arms[name] = (images[top], readings(images[top], {k: v[top] for k, v in scores.items()}, judge))
+    t1 = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    folder = out.parent / f"{out.name}_refined"
+    folder.mkdir(exist_ok=True)
+    refined = pegasus.refine_top(folder, cfg, state, records, orders["part"], evaluator, ref, judge,
+                                 args.refine_steps)
+    with np.load(folder / "refined.npz") as f:
+        r_images = f["images"]
+    r_scores = pegasus.score_images(cfg, state, r_images, evaluator, ref)
+    refine_s = time.perf_counter() - t1
+    arms["refined"] = (r_images, readings(r_images, r_scores, judge))
+
+    result = {"model": source, "step": int(state.step), "budget": len(records), "seed": args.seed,
+              "refine_steps": args.refine_steps, "refine_weights": wings.REFINE_WEIGHTS,
+              "objective_first_last": refined["objective_first_last"],
+              "seconds": {"search_and_scores": round(search_s, 1), "refine_and_rescore": round(refine_s, 1)},
+              "arms": {name: {"summary": summary(rows), "top16": rows} for name, (_, rows) in arms.items()}}
+    for name, (imgs, rows) in arms.items():
+        sheet(imgs, rows, out.parent / f"{out.name}_{name}.png")
+    (out.parent / f"{out.name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    lines = [f"# Wings on the horse: three arms on `{source}` (step {result['step']}), top 16 each",
+             "", f"{len(records)} candidates of seed {args.seed}; refinement: {args.refine_steps} Adam steps, weights "
+             f"{wings.REFINE_WEIGHTS}; {search_s:.0f} s search + scores, {refine_s:.0f} s refinement + rescoring.", "",
+             "| arm | judge: horse | judge: horse with p_wings >= 0.2 | judge mean p_horse | judge mean p_wings | "
+             "evaluator: horse | evaluator mean p_wings (upper band) | mean D percentile | unique (pixel) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for name, arm in result["arms"].items():
+        s = arm["summary"]
+        lines.append(f"| {name} | {s['judge_horse']:.0%} | {s['judge_horse_with_wings']:.0%} | "
+                     f"{s['judge_mean_p_horse']:.3f} | {s['judge_mean_p_wings']:.3f} | {s['evaluator_horse']:.0%} | "
+                     f"{s['evaluator_mean_p_wings_upper']:.3f} | {s['mean_d_percentile']:.3f} | {s['unique']:.0%} |")
+    (out.parent / f"{out.name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

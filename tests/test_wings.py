@@ -1,0 +1,69 @@
+"""The part-aware Pegasus score and latent refinement (jaxgan/wings.py)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import evaluator as evaluator_lib, state as state_lib, wings
+from jaxgan.models.biggan import LEVELS
+from tests.conftest import tiny_config
+
+
+def test_foreground_spread_compares_the_band_above_the_back_with_the_body_below():
+    img = np.full((1, 32, 32, 3), 128, np.uint8)
+    img[0, 8:14, 1:31] = 250   # a wide pale shape in the upper band: 30 columns
+    img[0, 22:30, 13:19] = 20  # a narrow dark body below: 6 columns
+    assert wings.foreground_spread(img)[0] == pytest.approx(5.0)
+    assert wings.spread_factor(np.array([5.0, wings.SPREAD_CAP, 0.0]))[:2] == pytest.approx([1.0, 1.0])
+    assert wings.spread_factor(np.array([0.75]))[0] == pytest.approx(0.5 ** 0.25)
+
+
+def test_upper_band_reads_only_the_upper_rows():
+    x = jax.random.uniform(jax.random.key(0), (2, 32, 32, 3), minval=-1, maxval=1)
+    changed = x.at[:, wings.UPPER_ROWS:].set(0.5)
+    band = wings.upper_band(x)
+    assert band.shape == x.shape
+    np.testing.assert_array_equal(np.asarray(band), np.asarray(wings.upper_band(changed)))
+
+
+@pytest.fixture(scope="module")
+def ev():
+    return evaluator_lib.load()
+
+
+def test_part_scores_combine_the_whole_image_and_the_upper_band(ev, small_images):
+    images = small_images[0][:12]
+    parts = wings.part_scores(images, ev, batch_size=5)  # three batches, the last one padded
+    assert all(v.shape == (12,) for v in parts.values())
+    expected = parts["p_horse"] ** 0.6 * parts["p_wings_upper"] ** 0.4 * wings.spread_factor(parts["spread"])
+    np.testing.assert_allclose(parts["part_recognisability"], expected, rtol=1e-6)
+    _, logits = ev.features_and_logits(images)
+    np.testing.assert_allclose(parts["p_horse"], np.asarray(jax.nn.softmax(logits, -1))[:, 7], atol=1e-5)
+    again = wings.part_scores(images[:5], ev, batch_size=5)
+    np.testing.assert_allclose(again["p_wings_upper"], parts["p_wings_upper"][:5], atol=1e-6)
+
+
+def test_jitter_is_a_keyed_shift_or_mirror():
+    x = jax.random.uniform(jax.random.key(1), (6, 32, 32, 3))
+    a, b = wings.jitter(jax.random.key(2), x), wings.jitter(jax.random.key(2), x)
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert not np.array_equal(np.asarray(a), np.asarray(wings.jitter(jax.random.key(3), x)))
+    assert np.array_equal(np.asarray(wings.jitter(jax.random.key(2), x, max_shift=0)[0]), np.asarray(x[0])) or \
+        np.array_equal(np.asarray(wings.jitter(jax.random.key(2), x, max_shift=0)[0]), np.asarray(x[0, :, ::-1]))
+
+
+def test_refine_climbs_its_objective_and_keeps_valid_mixtures(ev):
+    cfg = tiny_config(model="cdcgan", num_classes=4, classes=("airplane", "bird", "deer", "horse"), loss="hinge",
+                      g_width=8, d_width=8)
+    st = state_lib.create(cfg)
+    z = np.asarray(jax.random.normal(jax.random.key(0), (3, cfg.z_dim)))
+    mix = np.tile(np.array([[0.1, 0.2, 0.0, 0.7]], np.float32), (3, 1))
+    out = wings.refine(cfg, st, ev, z, mix, steps=15, lr=0.1)
+    assert out["images"].shape == (3, 32, 32, 3) and out["images"].dtype == np.uint8
+    assert out["z"].shape == z.shape and out["mix"].shape == mix.shape
+    np.testing.assert_allclose(out["mix"].sum(axis=-1), 1.0, atol=1e-5)
+    assert out["objective"].shape == (16,) and out["objective"][-1] > out["objective"][0]
+    again = wings.refine(cfg, st, ev, z, mix, steps=15, lr=0.1)
+    np.testing.assert_array_equal(out["images"], again["images"])  # keys from the seed: the same run twice
+    levels = wings.refine(cfg, st, ev, z, np.repeat(mix[:, None], LEVELS, 1), steps=2)
+    assert levels["mix"].shape == (3, LEVELS, 4)
