@@ -13,6 +13,8 @@
 #   make bench          train-step and sampling throughput, start-up time (prints figures)
 #   make bench-quality  FID-C against training minutes, cpu_fast vs dcgan_tutorial (about 65 minutes)
 #   make api-docs       regenerate docs/API.md from the docstrings (a test fails when it is out of date)
+#   make notebooks      run examples/pegasus.ipynb and examples/research.ipynb top to bottom (full mode, about
+#                       15 minutes on 2 CPU cores) and save their outputs; a test fails when they are stale
 PYTHON ?= python3
 VENV := .venv
 # The prepared CIFAR-10: $TFDS_DATA_DIR, else ../shared/tensorflow_datasets when it exists, else tfds' default.
@@ -25,7 +27,7 @@ PRETRAINED_DIR ?= runs/pegasus_pretrained
 PEGASUS_STEPS ?= 30000
 DATA_FLAG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: demo test bench bench-quality setup pegasus pegasus-train api-docs
+.PHONY: demo test bench bench-quality setup pegasus pegasus-train api-docs notebooks
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,3 +71,6 @@ bench-quality: setup
 
 api-docs: setup
 	$(VENV)/bin/python docs/make_api.py
+
+notebooks: setup
+	$(if $(DATA_DIR),TFDS_DATA_DIR=$(abspath $(DATA_DIR))) $(VENV)/bin/python examples/run_notebooks.py

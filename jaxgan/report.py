@@ -77,7 +77,23 @@ def read_metrics(path: pathlib.Path) -> list[dict]:
     return rows
 
 
-def _plot(rows: list[dict], title: str, keys: tuple[str, ...], ylabel: str) -> bytes | None:
+def plot(rows: list[dict], title: str, keys: tuple[str, ...], ylabel: str) -> bytes | None:
+    """A line chart of some metrics against the step, as the report draws them.
+
+    Args:
+      rows: dicts with a "step" and some of `keys` (metrics.jsonl's lines, `read_metrics`, or your own loop's).
+      title: the chart's title.
+      keys: the metrics to draw, one line each (known ones get readable labels, e.g. d_real -> "D(x)").
+      ylabel: the y axis's label.
+
+    Returns:
+      PNG bytes (`IPython.display.Image(data=...)` shows them), or None when no row has any of `keys`.
+
+    Example:
+      >>> png = plot([{"step": 1, "d_loss": 1.4}, {"step": 2, "d_loss": 1.2}], "D", ("d_loss",), "loss")
+      >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+      True
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -218,12 +234,15 @@ def build(workdir, baseline=None, pegasus=None) -> str:
     # Training curves.
     plots = []
     for title, keys, ylabel in CURVES:
-        png = _plot(train_rows, title, keys, ylabel)
+        png = plot(train_rows, title, keys, ylabel)
         if png:
             plots.append(_img(png, "image/png", title))
-    png = _plot(fid_rows, "FID-C during training (lower is better)", ("fid_c",), "FID-C")
+    png = plot(fid_rows, "FID-C during training (lower is better)", ("fid_c",), "FID-C")
     if png:
         plots.append(_img(png, "image/png", "FID-C during training"))
+    png = plot(fid_rows, "class accuracy during training (evaluator)", ("class_accuracy",), "share")
+    if png:
+        plots.append(_img(png, "image/png", "class accuracy during training"))
     sections.append("<h2>Training curves</h2>" + (
         '<div class="row">' + "".join(plots) + "</div>" if plots else "<p>No metrics logged yet.</p>"))
 

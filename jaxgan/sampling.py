@@ -189,6 +189,28 @@ def grid(images: np.ndarray, ncol: int | None = None, pad: int = 2) -> np.ndarra
     return out
 
 
+def picture(images: np.ndarray, ncol: int | None = None, scale: int = 1):
+    """Images as one PIL picture (a grid, or a single image as it is), enlarged pixel for pixel; a notebook shows
+    it as a PNG when it is a cell's last value.
+
+    Args:
+      images: uint8 (N, H, W, 3).
+      ncol: columns (default: a square).
+      scale: enlarge by this factor (nearest neighbour).
+
+    Returns:
+      A `PIL.Image.Image`.
+
+    Example:
+      >>> picture(np.zeros((4, 32, 32, 3), np.uint8), ncol=4, scale=2).size
+      (276, 72)
+    """
+    from PIL import Image
+
+    img = Image.fromarray(images[0] if len(images) == 1 else grid(images, ncol))
+    return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+
+
 def save_grid(images: np.ndarray, path: str | pathlib.Path, ncol: int | None = None, scale: int = 1) -> np.ndarray:
     """Saves a PNG grid of `images`; a single image is saved as it is (no border), pixel for pixel.
 
@@ -201,11 +223,5 @@ def save_grid(images: np.ndarray, path: str | pathlib.Path, ncol: int | None = N
     Returns:
       The grid before scaling, uint8.
     """
-    from PIL import Image
-
-    picture = images[0] if len(images) == 1 else grid(images, ncol)
-    img = Image.fromarray(picture)
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    img.save(path)
-    return picture
+    picture(images, ncol, scale).save(path)
+    return images[0] if len(images) == 1 else grid(images, ncol)

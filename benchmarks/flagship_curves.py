@@ -1,0 +1,94 @@
+"""The flagship's arms side by side: FID-C and class accuracy against CPU-hours (and steps), from their run folders.
+
+    python benchmarks/flagship_curves.py NAME=RUN_FOLDER [NAME=RUN_FOLDER ...] [--out benchmarks/flagship_curves]
+
+Each run folder must have been trained with `eval_every` (training then logs, every eval_every steps, FID-C
+against its classes' statistics, `fid_c_all` against all of CIFAR-10 train as `jaxgan eval` reports it, and the
+evaluator's class accuracy). CPU-hours are the sum of the logged intervals' steps x batch / images per second:
+the time of the training steps themselves, on one core per arm when the arms are pinned side by side
+(`taskset -c 0` / `-c 1`), without start-up and evaluation time. Earlier measurements without a curve (an
+endpoint measured by `jaxgan eval`) can be added as points from a JSON list in `--points`
+([{"name", "cpu_hours", "steps", "fid_c_all", "class_accuracy", "source"}]). Writes OUT.png (two panels) and
+OUT.json (every point plotted).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+
+from jaxgan import report, run
+
+
+def curve(workdir: pathlib.Path) -> list[dict]:
+    """(steps, cpu_hours, fid_c, fid_c_all, class_accuracy) at every evaluation of a run folder."""
+    cfg = run.load_config(workdir)
+    rows = report.read_metrics(workdir / run.METRICS)
+    seconds, last, at_step = 0.0, 0, {}
+    for r in rows:
+        if r.get("images_per_s"):
+            seconds += (r["step"] - last) * cfg.batch_size / r["images_per_s"]
+            last = r["step"]
+            at_step[r["step"]] = seconds
+    points = []
+    for r in rows:
+        if "fid_c" in r:
+            before = [s for s in at_step if s <= r["step"]]
+            hours = at_step[max(before)] / 3600 if before else 0.0
+            points.append({"steps": r["step"], "cpu_hours": round(hours, 3), "fid_c": r["fid_c"],
+                           "fid_c_all": r.get("fid_c_all"), "class_accuracy": r.get("class_accuracy"),
+                           "eval_samples": r.get("eval_samples")})
+    return points
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="+", metavar="NAME=RUN_FOLDER")
+    p.add_argument("--points", type=pathlib.Path, default=None, help="JSON list of earlier endpoints")
+    p.add_argument("--out", default="benchmarks/flagship_curves")
+    args = p.parse_args()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arms = {}
+    for item in args.runs:
+        name, _, folder = item.partition("=")
+        arms[name] = curve(pathlib.Path(folder))
+    extra = json.loads(args.points.read_text()) if args.points else []
+    fig, (ax_f, ax_a) = plt.subplots(1, 2, figsize=(11, 4), dpi=90)
+    for name, points in arms.items():
+        # FID-C against all ten classes (what `jaxgan eval` and the acceptance use) where logged, else its own.
+        fids = [(q["cpu_hours"], q["fid_c_all"]) for q in points if q.get("fid_c_all") is not None]
+        label = name if fids else f"{name} (FID-C vs its classes)"
+        fids = fids or [(q["cpu_hours"], q["fid_c"]) for q in points]
+        if fids:
+            ax_f.plot(*zip(*fids), "o-", label=label, markersize=3)
+        accs = [(q["cpu_hours"], q["class_accuracy"]) for q in points if q.get("class_accuracy") is not None]
+        if accs:
+            ax_a.plot(*zip(*accs), "o-", label=name, markersize=3)
+    for q in extra:
+        ax_f.plot([q["cpu_hours"]], [q["fid_c_all"]], "s", label=f"{q['name']} ({q['steps']} steps, endpoint)")
+        if q.get("class_accuracy") is not None:
+            ax_a.plot([q["cpu_hours"]], [q["class_accuracy"]], "s", label=f"{q['name']} (endpoint)")
+    ax_f.axhline(7.5, color="grey", linestyle=":", linewidth=1)
+    ax_f.set(title="FID-C against CIFAR-10 train (all classes; lower is better)", xlabel="CPU-hours (one core)",
+             ylabel="FID-C")
+    ax_a.axhline(0.8, color="grey", linestyle=":", linewidth=1)
+    ax_a.set(title="class accuracy (evaluator)", xlabel="CPU-hours (one core)", ylabel="share")
+    for ax in (ax_f, ax_a):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = pathlib.Path(args.out)
+    fig.savefig(out.with_suffix(".png"))
+    out.with_suffix(".json").write_text(json.dumps({"arms": arms, "points": extra}, indent=1) + "\n")
+    for name, points in arms.items():
+        last = points[-1] if points else {}
+        print(f"{name}: {len(points)} evaluations; last at step {last.get('steps')}, {last.get('cpu_hours')} CPU-h: "
+              f"FID-C {last.get('fid_c_all') or last.get('fid_c')}, class accuracy {last.get('class_accuracy')}")
+
+
+if __name__ == "__main__":
+    main()
