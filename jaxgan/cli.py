@@ -7,7 +7,7 @@
     jaxgan eval (--workdir DIR | --pretrained NAME) [--n 10000] [--seed S] [--truncation T] [--out metrics.json]
     jaxgan eval --images FILE.npz [--out metrics.json]
     jaxgan pegasus (--workdir DIR | --pretrained NAME) --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
-                   [--prefer white] [--score whole|part] [--refine STEPS]
+                   [--prefer white] [--score part|whole] [--refine STEPS]
     jaxgan diagram (--workdir DIR | --pretrained NAME | --experiment NAME) --out FILE.svg
     jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR] [--pegasus DIR]
     jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
@@ -399,9 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--prefer", choices=("none", "white"), default="none",
                     help="white: rank eligible candidates by score x whiteness of the foreground (the classic white "
                          "Pegasus); pegasus_default.png and preference.png show the pick without it")
-    pg.add_argument("--score", choices=("whole", "part"), default="whole",
-                    help="part: read the wings from the band above the horse's back (jaxgan.wings), not the whole "
-                         "image")
+    pg.add_argument("--score", choices=("part", "whole"), default="part",
+                    help="part (default): the horse from the whole image, the wings also from the band above its "
+                         "back (jaxgan.wings); whole: both from the whole image, as before")
     pg.add_argument("--refine", type=int, default=0, metavar="STEPS",
                     help="also refine the top 16 by gradient steps on latent and mixture; refined.png, refined.npz "
                          "(reported apart from the search)")

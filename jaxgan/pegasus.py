@@ -162,7 +162,6 @@ def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
     pix_u, feat_u = pix_d / ref.pixel_nn_threshold, feat_d / ref.feature_nn_threshold
     eligible = (np.argmax(probs, axis=1) == horse) & (p_wings >= MIN_WINGS) & (pix_u > 1) & (feat_u > 1)
     parts = wings.part_scores(images, evaluator)
-    unique = (pix_u > 1) & (feat_u > 1)
     return {"probs": probs, "p_horse": p_horse, "p_wings": p_wings, "recognisability": recognisability,
             "d_logit": fake_d, "d_percentile": d_percentile, "feature_density": density, "realism": realism,
             "nn_pixel_distance": pix_d, "nn_feature_distance": feat_d, "uniqueness_pixel": pix_u,
@@ -170,7 +169,9 @@ def score_images(cfg, state, images, evaluator, ref) -> dict[str, np.ndarray]:
             "whiteness": whiteness(images), "p_wings_upper": parts["p_wings_upper"], "spread": parts["spread"],
             "part_recognisability": parts["part_recognisability"],
             "part_score": parts["part_recognisability"] * realism,
-            "part_eligible": (np.argmax(probs, axis=1) == horse) & (parts["p_wings_upper"] >= MIN_WINGS) & unique}
+            # Wings read in the band above the back, on top of the whole image's: the band alone is often sky,
+            # which reads as bird or airplane without any wing.
+            "part_eligible": eligible & (parts["p_wings_upper"] >= MIN_WINGS)}
 
 
 def judge_verdicts(judge, images: np.ndarray) -> dict:
@@ -508,12 +509,13 @@ def _check_baseline(baseline):
 
 def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "latest", data_dir=None,
         evaluator_path=None, baseline=None, reference=None, log=print, pretrained: str | None = None,
-        prefer: str = "none", judge_path=None, score: str = "whole", refine_steps: int = 0) -> dict:
+        prefer: str = "none", judge_path=None, score: str = "part", refine_steps: int = 0) -> dict:
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
     train split's `metrics.reference.Reference` when the caller has it already (else loaded). `judge_path`: the
     judge's weight file (default: the shipped judge; without one shipped, no verdicts are written). `score`:
-    "whole" (the evaluator reads horse and wings from the whole image) or "part" (`jaxgan.wings`: the wings from
-    the band above the back). `refine_steps` > 0: also refine the top 16 (`refine_top`), reported apart."""
+    "part" (`jaxgan.wings`: the horse from the whole image, the wings also from the band above the back) or
+    "whole" (horse and wings from the whole image only). `refine_steps` > 0: also refine the top 16
+    (`refine_top`), reported apart."""
     from jaxgan import evaluator as evaluator_lib
 
     if budget < MIN_BUDGET:

@@ -35,6 +35,7 @@ PEGASUS_PICTURES = HERO_PICTURES + (
     ("candidates.png", "The 16 best candidates, with their scores"),
     ("interpolations.png", "Interpolations between latents; the Pegasus's latent from horse to bird"),
     ("neighbours.png", "Nearest training images, in pixels and in evaluator features"),
+    ("refined.png", "The top 16 as searched and after latent refinement (--refine; reported apart from the search)"),
     ("architecture.svg", "The architecture (jaxgan diagram)"),
 )
 CURVES = (  # (title, metrics.jsonl keys, y label)
@@ -286,7 +287,8 @@ def build(workdir, baseline=None, pegasus=None) -> str:
         best = result.get("pegasus", {})
         score_rows = [(k, _fmt(best.get(k), 4) if isinstance(best.get(k), float) else str(best.get(k)))
                       for k in ("mix", "truncation", "seed", "index", "score", "recognisability", "p_horse",
-                                "p_wings", "realism", "d_percentile", "feature_density", "uniqueness_pixel",
+                                "p_wings", "p_wings_upper", "part_score", "realism", "d_percentile",
+                                "feature_density", "uniqueness_pixel",
                                 "uniqueness_feature", "command") if k in best]
         judge = result.get("judge")
         if judge:

@@ -38,7 +38,7 @@ def searched(tmp_path_factory, small_images, evaluator):
     out = workdir.parent / "pegasus"
     # The mock training set stands in for CIFAR-10's: the neighbours and thresholds are computed against it.
     ref = reference.from_arrays(evaluator, *small_images)
-    result = pegasus.run(workdir, out, budget=76, reference=ref, log=lambda line: None)
+    result = pegasus.run(workdir, out, budget=76, reference=ref, log=lambda line: None, score="whole")
     return workdir, out, result
 
 
@@ -167,8 +167,8 @@ def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_
 
     workdir, _, _ = searched
     ref = reference.from_arrays(evaluator, *small_images)
-    result = pegasus.run(workdir, tmp_path / "p", budget=76, reference=ref, log=lambda line: None, score="part",
-                         refine_steps=3)
+    result = pegasus.run(workdir, tmp_path / "p", budget=76, reference=ref, log=lambda line: None,
+                         refine_steps=3)  # the part-aware score is the default
     saved = json.loads((tmp_path / "p" / "pegasus.json").read_text())
     assert saved["score"] == "part" and result["score"] == "part"
     candidates = saved["candidates"]
