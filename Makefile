@@ -43,12 +43,14 @@ demo: setup
 	$(VENV)/bin/jaxgan report --workdir $(DEMO_DIR)
 
 pegasus: setup
+	mkdir -p runs
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
 	$(VENV)/bin/jaxgan pegasus --pretrained pegasus --out $(PRETRAINED_DIR) --baseline runs/autoencoder --budget 16384 --refine 100 $(DATA_FLAG)
 	$(VENV)/bin/jaxgan diagram --pretrained pegasus --out $(PRETRAINED_DIR)/architecture.svg
 	$(VENV)/bin/jaxgan report --pretrained pegasus --pegasus $(PRETRAINED_DIR) --baseline runs/autoencoder --out $(PRETRAINED_DIR)/report.html
 
 pegasus-train: setup
+	mkdir -p runs
 	$(VENV)/bin/jaxgan train pegasus --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
 	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder --budget 16384 --refine 100 $(DATA_FLAG)

@@ -156,7 +156,8 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
     if primary:
         summaries.record_environment(workdir, start)
-        _announce(workdir, start, cfg.steps, deadline)
+        if start or deadline is not None:
+            _announce(workdir, start, cfg.steps, deadline)
     slice_started = time.perf_counter()
     tb = summaries.TensorBoard(workdir, resume_step=start, enabled=primary)
     bar = tqdm(total=cfg.steps, initial=start, disable=not (progress and primary), dynamic_ncols=True,
@@ -255,12 +256,13 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
 
 
 def _announce(workdir: pathlib.Path, start: int, steps: int, deadline: float | None):
-    """One line on where a run stands as a slice starts: steps done, and the training time of earlier slices."""
+    """One line (stdout: stderr is for errors) on where a run stands as a slice starts: steps done, and the
+    training time of earlier slices."""
     total = summaries.training_time(workdir)
     earlier = (f"; {total['slices'] - 1} earlier slice(s) trained {total['seconds'] / 3600:.2f} h"
                if total["slices"] > 1 else "")
     limit = "" if deadline is None else f"; this slice stops after {(deadline - _now()) / 60:.1f} min"
-    print(f"{workdir}: step {start} of {steps}{earlier}{limit}", file=sys.stderr, flush=True)
+    print(f"{workdir}: step {start} of {steps}{earlier}{limit}", flush=True)
 
 
 class _BestCheckpoint:

@@ -163,7 +163,7 @@ def test_time_limit_ends_a_slice_with_exit_0_and_a_candidate_bundle(tmp_path, mo
     drawn = jaxgan_subprocess("sample", "--pretrained", "candidate", "--n", 4, "--out", tmp_path / "c.png", mock=True)
     assert drawn.returncode == 0, drawn.stderr[-2000:]
     second = jaxgan_subprocess(*args, mock=True)
-    assert second.returncode == 0 and f"step {saved[0]} of 100000; 1 earlier slice(s)" in second.stderr, \
+    assert second.returncode == 0 and f"step {saved[0]} of 100000; 1 earlier slice(s)" in second.stdout, \
         second.stderr[-2000:]
     card = json.loads((w / "candidate" / "card.json").read_text())
     assert card["steps"] > saved[0] and card["training_slices"] == 2
