@@ -129,7 +129,8 @@ def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True) -> n
 def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, batch_size: int = 500,
            use_ema: bool = True, truncation: float | None = None, first: int = 0
            ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Images `first`..`first`+n-1 of `seed`: image i depends only on (seed, i), whatever the batch size.
+    """Images `first`..`first`+n-1 of `seed`: image i's latent depends only on (seed, i), whatever the batch size
+    (the images then agree bit for bit at the same batch size, and to XLA's rounding, within a level, at another).
 
     Args:
       cfg: the run's config.
