@@ -31,7 +31,8 @@ def readings(images, scores, judge) -> list[dict]:
     verdicts = pegasus.judge_verdicts(judge, images)["images"]
     return [{"evaluator_top": CIFAR10_CLASSES[int(np.argmax(scores["probs"][i]))],
              "p_horse": round(float(scores["p_horse"][i]), 4), "p_wings": round(float(scores["p_wings"][i]), 4),
-             "p_wings_upper": round(float(scores["p_wings_upper"][i]), 4), "spread": round(float(scores["spread"][i]), 3),
+             "p_wings_upper": round(float(scores["p_wings_upper"][i]), 4),
+             "spread": round(float(scores["spread"][i]), 3),
              "d_percentile": round(float(scores["d_percentile"][i]), 4),
              "uniqueness_pixel": round(float(scores["uniqueness_pixel"][i]), 3),
              "judge_top": v["top_class"], "judge_p_horse": v["p_horse"], "judge_p_wings": v["p_wings"]}

@@ -126,10 +126,11 @@ def problems(nb, name: str, committed: bool = True) -> list[str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 found.append(f"{name}: a cell failed: {out.get('ename')}: {out.get('evalue')}")
-    match = MACHINE_PATH.search(output_text(nb))
+    text = output_text(nb)
+    match = MACHINE_PATH.search(text)
     if match:
-        text = output_text(nb)
-        found.append(f"{name}: an output names a machine path: ...{text[max(0, match.start() - 40):match.end() + 40]}...")
+        around = text[max(0, match.start() - 40):match.end() + 40]
+        found.append(f"{name}: an output names a machine path: ...{around}...")
     if committed:
         meta = nb.metadata.get("jaxgan")
         if not meta:

@@ -15,9 +15,13 @@ and scores each one:
 - uniqueness: the distance to the nearest training image, in pixels and in evaluator features, over the 1st
   percentile of train-to-train nearest-neighbour distances; a candidate must exceed 1 in both (not a near-copy).
 
-score = recognisability x realism, among the candidates that pass all three checks. With `prefer="white"` (the
-classic Pegasus is white), eligible candidates are ranked by score x whiteness instead: the brightness times
-(1 - saturation) of the image's foreground, the pixels that differ from the median colour of its border. Every
+score = recognisability x realism, among the candidates that pass all three checks. The default ranking
+(`score="part"`, `jaxgan.wings`) reads the wings where they belong instead: p_horse from the whole image, p_wings
+also from the band above the back, with a gentle preference for a band wider than the body; `score="whole"` is
+the whole-image ranking above. `refine_steps` also refines the top 16 by gradient steps (`refine_top`), reported
+apart from the search. With `prefer="white"` (the classic Pegasus is white), eligible candidates are ranked by
+score x whiteness instead: the brightness times (1 - saturation) of the image's foreground, the pixels that differ
+from the median colour of its border. Every
 candidate, its scores and the `jaxgan sample` command that regenerates it bit for bit go to pegasus.json; the
 pictures are described in `write_outputs`.
 
@@ -69,6 +73,11 @@ SCORING = {
     "uniqueness_pixel": "nearest-training-image distance in pixels / 1st percentile of train-to-train distances",
     "uniqueness_feature": "the same in evaluator features",
     "eligible": f"classified horse, p_wings >= {MIN_WINGS}, uniqueness_pixel > 1 and uniqueness_feature > 1",
+    "p_wings_upper": "p_bird + p_airplane of the upper 20 rows (above the back) enlarged to 32x32 (jaxgan.wings)",
+    "spread": "foreground columns in the upper band / those below it (wings are wider than a body)",
+    "part_recognisability": "p_horse^0.6 * p_wings_upper^0.4 * (min(spread, 1.5) / 1.5)^0.25",
+    "part_score": "part_recognisability * realism; the ranking of --score part (the default)",
+    "part_eligible": "eligible and p_wings_upper >= 0.1",
     "whiteness": "mean of brightness * (1 - saturation) over the foreground (pixels farther than "
                  f"{FOREGROUND_DISTANCE} in RGB from the border's median colour); used only with --prefer white, "
                  "where eligible candidates rank by score * whiteness",
@@ -416,7 +425,7 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
 def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluator, ref, judge, steps: int,
                log=print) -> dict:
     """The top 16 candidates refined by `wings.refine` (latent and per-level mixture), scored again and written
-    apart from the search: refined.png (before | after, 8x, with the evaluator's and the judge's readings) and
+    apart from the search: refined.png (before | after, 4x, with the evaluator's and the judge's readings) and
     refined.npz (latents, mixtures, images).
 
     Args:

@@ -223,8 +223,9 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
                 log.write(json.dumps(row) + "\n")
                 log.flush()
                 tb.scalars(done, {k: v for k, v in quality.items() if v is not None}, prefix="eval")
-                bar.write(f"step {done}: FID-C {value:.3f}{'' if accuracy is None else f', class accuracy {accuracy:.1%}'}"
-                          f" ({cfg.eval_samples} samples; best {best.value:.3f} at step {best.step})")
+                also = "" if accuracy is None else f", class accuracy {accuracy:.1%}"
+                bar.write(f"step {done}: FID-C {value:.3f}{also} ({cfg.eval_samples} samples; best {best.value:.3f} "
+                          f"at step {best.step})")
             step = done
             # One process alone must not stop: the others would wait for it in the next step's collectives. So
             # between processes the request is agreed on logging and checkpoint steps (already host syncs).
