@@ -204,17 +204,19 @@ def _cmd_eval(args):
         source = {"workdir": None if args.workdir is None else str(args.workdir), "pretrained": args.pretrained,
                   "checkpoint": args.checkpoint, "step": int(state.step), "n": args.n, "seed": args.seed,
                   "truncation": args.truncation}
+        classes = cfg.class_ids if cfg.classes else None  # a class subset is also compared with its own classes
     else:
         images, labels = load_images_npz(pathlib.Path(args.images))
         source = {"images": str(args.images)}
+        classes = None
     evaluation.check_images(images, labels, args.images or args.workdir or args.pretrained)
     if args.intra_class and labels is None:
-        raise UserError(f"{args.images or args.workdir or args.pretrained}: intra-class FID-C needs labels, and these images have "
-                        f"none (an unconditional model, or an .npz without 'labels')")
+        raise UserError(f"{args.images or args.workdir or args.pretrained}: intra-class FID-C needs labels, and these "
+                        f"images have none (an unconditional model, or an .npz without 'labels')")
     sampled = time.perf_counter()
     ref = reference_lib.load(evaluator, "train", args.data_dir, log=lambda line: print(line, file=sys.stderr))
     metrics = evaluation.evaluate_images(images, labels, intra_class=args.intra_class or None, evaluator=evaluator,
-                                         reference=ref, seed=args.seed)
+                                         reference=ref, seed=args.seed, classes=classes)
     if args.inception:  # against the same train images, already in memory
         metrics["inception"] = inception.inception_metrics(images, ref.images)
     result = {"source": source, **evaluation.to_json(metrics)}

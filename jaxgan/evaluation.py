@@ -43,8 +43,10 @@ def check_images(images, labels=None, source: str = "images") -> tuple[np.ndarra
 
 
 def evaluate_images(images, labels=None, *, intra_class: bool | None = None, evaluator=None, reference=None,
-                    data_dir=None, seed: int = 0, log=None) -> dict:
-    """All metrics of `images` against CIFAR-10 train. `intra_class`: None = when labels are given."""
+                    data_dir=None, seed: int = 0, log=None, classes=None) -> dict:
+    """All metrics of `images` against CIFAR-10 train. `intra_class`: None = when labels are given. `classes`:
+    CIFAR-10 ids of a class-subset model's classes: also "fid_c_classes", FID-C against those classes' training
+    images (the distribution such a model learns; against all ten, even its own real images score far from 0)."""
     from jaxgan import evaluator as evaluator_lib
 
     images, labels = check_images(images, labels)
@@ -69,6 +71,8 @@ def evaluate_images(images, labels=None, *, intra_class: bool | None = None, eva
     out = {
         "n": len(images),
         "fid_c": fid.frechet_distance(*fid.statistics(feats), ref.mu, ref.sigma),
+        **({"fid_c_classes": fid.frechet_distance(*fid.statistics(feats), *ref.statistics_of(tuple(classes)))}
+           if classes else {}),
         "kid_c": kid_mean, "kid_c_std": kid_std,
         "precision": precision, "recall": recall,
         "predicted_class_share": {c: float(np.mean(predicted == i)) for i, c in enumerate(CIFAR10_CLASSES)},
@@ -164,6 +168,8 @@ def summary(result: dict) -> str:
              f"{u['nn_pixel_distance_min']:.2f}), memorised {100 * u['memorisation_rate_pixel']:.2f}% (pixel) "
              f"{100 * u['memorisation_rate_feature']:.2f}% (feature); batch diversity {u['batch_diversity']:.3f} "
              f"x real"]
+    if "fid_c_classes" in result:
+        lines.append(f"FID-C against the model's own classes only {result['fid_c_classes']:.3f}")
     if "class_accuracy" in result:
         lines.append(f"class accuracy {result['class_accuracy']:.3f}   intra-class FID-C mean "
                      f"{result['intra_fid_c_mean']:.3f}")

@@ -208,8 +208,8 @@ def export(workdir, out, name: str | None = None, dtype: str = "auto", log=print
         (out / run.EVAL).write_bytes((workdir / run.EVAL).read_bytes())
     sessions = summaries.sessions(workdir)
     metrics = json.loads((workdir / run.EVAL).read_text()) if (workdir / run.EVAL).is_file() else {}
-    keys = ("fid_c", "kid_c", "kid_c_std", "precision", "recall", "class_accuracy", "intra_fid_c_mean",
-            "intra_fid_c", "uniqueness")
+    keys = ("fid_c", "fid_c_classes", "kid_c", "kid_c_std", "precision", "recall", "class_accuracy",
+            "intra_fid_c_mean", "intra_fid_c", "uniqueness")
     meta = {
         "format": FORMAT, "name": name or out.name, "model": cfg.model, "config": cfg.to_dict(),
         "steps": int(state.step), "storage_dtype": "float16" if use_half else "float32",

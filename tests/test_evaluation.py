@@ -99,3 +99,16 @@ def test_generator_quality_reads_fid_c_and_class_accuracy(evaluator):
     unconditional = evaluation.generator_quality(tiny_config(), state_lib.create(tiny_config()), evaluator, mu,
                                                  sigma, 16)
     assert unconditional["class_accuracy"] is None
+
+
+def test_a_class_subset_is_also_compared_with_its_own_classes(test_split, evaluator, train_reference):
+    """Real images of four classes are near 0 against those classes' statistics, far from 0 against all ten: the
+    figure a four-class model should be judged by is fid_c_classes."""
+    images, labels = test_split
+    four = (0, 2, 4, 7)
+    keep = np.isin(labels, four)
+    m = evaluation.evaluate_images(images[keep][:2000], labels[keep][:2000], evaluator=evaluator,
+                                   reference=train_reference, classes=four)
+    assert m["fid_c_classes"] < 0.5 * m["fid_c"]
+    assert "fid_c_classes" not in evaluation.evaluate_images(images[:500], evaluator=evaluator,
+                                                             reference=train_reference)
