@@ -3,13 +3,14 @@
     python benchmarks/flagship_curves.py NAME=RUN_FOLDER [NAME=RUN_FOLDER ...] [--out benchmarks/flagship_curves]
 
 Each run folder must have been trained with `eval_every` (training then logs, every eval_every steps, FID-C
-against its classes' statistics, `fid_c_all` against all of CIFAR-10 train as `jaxgan eval` reports it, and the
-evaluator's class accuracy). CPU-hours are the sum of the logged intervals' steps x batch / images per second:
+against its classes' statistics, `fid_c_all` against all of CIFAR-10 train as `jaxgan eval`'s fid_c reports it,
+and the evaluator's class accuracy). Three panels: FID-C against the run's own classes, against all ten (with
+`--real-all`, the figure real images of those classes get there), class accuracy. CPU-hours are the sum of the logged intervals' steps x batch / images per second:
 the time of the training steps themselves, on one core per arm when the arms are pinned side by side
 (`taskset -c 0` / `-c 1`), without start-up and evaluation time. Earlier measurements without a curve (an
 endpoint measured by `jaxgan eval`) can be added as points from a JSON list in `--points`
 ([{"name", "cpu_hours", "steps", "fid_c_all", "class_accuracy", "source"}]). Writes OUT.png (two panels) and
-OUT.json (every point plotted).
+OUT.json (every point).
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def main():
     p.add_argument("runs", nargs="+", metavar="NAME=RUN_FOLDER")
     p.add_argument("--points", type=pathlib.Path, default=None, help="JSON list of earlier endpoints")
     p.add_argument("--out", default="benchmarks/flagship_curves")
+    p.add_argument("--real-all", type=float, default=None,
+                   help="FID-C of real images of the runs' classes against all ten (a line on that panel)")
     args = p.parse_args()
     import matplotlib
 
@@ -57,14 +60,16 @@ def main():
         name, _, folder = item.partition("=")
         arms[name] = curve(pathlib.Path(folder))
     extra = json.loads(args.points.read_text()) if args.points else []
-    fig, (ax_f, ax_a) = plt.subplots(1, 2, figsize=(11, 4), dpi=90)
+    fig, (ax_c, ax_f, ax_a) = plt.subplots(1, 3, figsize=(15, 4), dpi=90)
     for name, points in arms.items():
-        # FID-C against all ten classes (what `jaxgan eval` and the acceptance use) where logged, else its own.
+        # One sample count per curve: a run's evaluations with fewer samples (FID-C is biased upwards by fewer
+        # samples) are left out.
+        n = max((q.get("eval_samples") or 0 for q in points), default=0)
+        points = [q for q in points if (q.get("eval_samples") or 0) == n]
+        ax_c.plot([q["cpu_hours"] for q in points], [q["fid_c"] for q in points], "o-", label=name, markersize=3)
         fids = [(q["cpu_hours"], q["fid_c_all"]) for q in points if q.get("fid_c_all") is not None]
-        label = name if fids else f"{name} (FID-C vs its classes)"
-        fids = fids or [(q["cpu_hours"], q["fid_c"]) for q in points]
         if fids:
-            ax_f.plot(*zip(*fids), "o-", label=label, markersize=3)
+            ax_f.plot(*zip(*fids), "o-", label=name, markersize=3)
         accs = [(q["cpu_hours"], q["class_accuracy"]) for q in points if q.get("class_accuracy") is not None]
         if accs:
             ax_a.plot(*zip(*accs), "o-", label=name, markersize=3)
@@ -72,12 +77,16 @@ def main():
         ax_f.plot([q["cpu_hours"]], [q["fid_c_all"]], "s", label=f"{q['name']} ({q['steps']} steps, endpoint)")
         if q.get("class_accuracy") is not None:
             ax_a.plot([q["cpu_hours"]], [q["class_accuracy"]], "s", label=f"{q['name']} (endpoint)")
-    ax_f.axhline(7.5, color="grey", linestyle=":", linewidth=1)
-    ax_f.set(title="FID-C against CIFAR-10 train (all classes; lower is better)", xlabel="CPU-hours (one core)",
+    if args.real_all is not None:
+        ax_f.axhline(args.real_all, color="grey", linestyle=":", linewidth=1,
+                     label=f"real images of these classes ({args.real_all:g})")
+    ax_c.set(title="FID-C against the run's own classes (lower is better)", xlabel="CPU-hours (one core)",
+             ylabel="FID-C")
+    ax_f.set(title="FID-C against all ten classes (jaxgan eval's fid_c)", xlabel="CPU-hours (one core)",
              ylabel="FID-C")
     ax_a.axhline(0.8, color="grey", linestyle=":", linewidth=1)
     ax_a.set(title="class accuracy (evaluator)", xlabel="CPU-hours (one core)", ylabel="share")
-    for ax in (ax_f, ax_a):
+    for ax in (ax_c, ax_f, ax_a):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -87,7 +96,8 @@ def main():
     for name, points in arms.items():
         last = points[-1] if points else {}
         print(f"{name}: {len(points)} evaluations; last at step {last.get('steps')}, {last.get('cpu_hours')} CPU-h: "
-              f"FID-C {last.get('fid_c_all') or last.get('fid_c')}, class accuracy {last.get('class_accuracy')}")
+              f"FID-C {last.get('fid_c')} (own classes), {last.get('fid_c_all')} (all ten), class accuracy "
+              f"{last.get('class_accuracy')}")
 
 
 if __name__ == "__main__":
