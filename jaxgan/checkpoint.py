@@ -9,11 +9,14 @@ Saving is asynchronous (training goes on while files are written). A checkpoint 
 (orbax's per-step custom metadata) jaxgan's version, a format number and the config's non-runtime values with
 their hash; one written for another config is refused before any array is read, naming the first difference.
 Checkpoints written before G, D and the EMA became one pytree each (a flat `GANState` of `g_params`, `g_stats`,
-...) are read and converted.
+...) are read and converted, and so are those written before an optional field of the state (one that is None in
+this run, such as the LeCam anchors) or a config key existed: a key missing from a checkpoint's record counts as
+its default, so adding a key with a default that keeps the old behaviour does not orphan the runs made before it.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import pathlib
@@ -64,6 +67,19 @@ def legacy_layout(state: GANState) -> dict:
             "d_stats": state.d.stats, "g_opt_state": state.g.opt_state, "d_opt_state": state.d.opt_state,
             "ema_params": state.ema.params, "ema_stats": state.ema.stats, "rng": state.rng,
             "d_fake_acc": state.d_fake_acc}
+
+
+def without_optional_fields(state: GANState) -> dict:
+    """`state`'s fields as a dict, less those that are None (optional parts off in this run, such as the LeCam
+    anchors): the layout of checkpoints written before such a field existed.
+
+    Args:
+      state: a `GANState` (or one of shape structs).
+
+    Returns:
+      {field name: value} of the fields that are not None; `GANState(**it)` rebuilds the state.
+    """
+    return {f.name: getattr(state, f.name) for f in dataclasses.fields(state) if getattr(state, f.name) is not None}
 
 
 def from_legacy_layout(flat: dict) -> GANState:
@@ -154,11 +170,14 @@ class Checkpointer:
                             f"({FORMAT}); it was written by jaxgan {meta.get('jaxgan')}")
         mine = stamp(cfg)
         if meta.get("config_hash") != mine["config_hash"]:
-            theirs = meta.get("config", {})
-            diff = [k for k in mine["config"] if theirs.get(k) != mine["config"][k]] or ["(unknown)"]
-            k = diff[0]
-            raise UserError(f"checkpoint {where} was written for another config: {k}={theirs.get(k)!r}, not "
-                            f"{mine['config'].get(k)!r}; it was left as it is")
+            defaults = Config().to_dict()
+            theirs = {k: meta.get("config", {}).get(k, defaults[k]) for k in mine["config"]}
+            ours = json.loads(json.dumps(mine["config"]))  # as JSON stores it (tuples as lists)
+            diff = [k for k in ours if theirs[k] != ours[k]]
+            if diff:
+                k = diff[0]
+                raise UserError(f"checkpoint {where} was written for another config: {k}={theirs[k]!r}, not "
+                                f"{ours[k]!r}; it was left as it is")
 
     def wait(self) -> None:
         """Blocks until every save started has reached the disk.
@@ -194,11 +213,12 @@ class Checkpointer:
         try:
             return self._manager.restore(step, args=ocp.args.StandardRestore(target))
         except Exception as e:  # orbax/tensorstore raise many types for truncated, missing or foreign files
-            try:  # a checkpoint of jaxgan 0.1, before G, D and the EMA were one pytree each
-                flat = self._manager.restore(step, args=ocp.args.StandardRestore(legacy_layout(target)))
-                return from_legacy_layout(flat)
-            except Exception:
-                pass
+            for older, convert in ((without_optional_fields, lambda fields: GANState(**fields)),
+                                   (legacy_layout, from_legacy_layout)):
+                try:  # written before an optional field existed, or by jaxgan 0.1 (a flat state)
+                    return convert(self._manager.restore(step, args=ocp.args.StandardRestore(older(target))))
+                except Exception:
+                    pass
             first = (str(e).strip().splitlines() or [""])[0][:200]
             raise UserError(f"checkpoint {self.directory / str(step)} cannot be read ({type(e).__name__}: {first}); "
                             f"it was left as it is: move it aside to resume from an earlier checkpoint") from None

@@ -99,11 +99,14 @@ def _end_of_slice(cfg, workdir: pathlib.Path, reached: int, minutes):
         old = workdir / (run.CANDIDATE + ".old")
         for leftover in (fresh, old):  # from an export that was killed half-way
             shutil.rmtree(leftover, ignore_errors=True)
-        pretrained.export(workdir, fresh, name=f"{workdir.name}-step{reached}")
+        said = []  # export names the folder it writes; it is said once the bundle is where it stays
+        pretrained.export(workdir, fresh, name=f"{workdir.name}-step{reached}", log=said.append)
         if candidate.exists():
             candidate.rename(old)
         fresh.rename(candidate)
         shutil.rmtree(old, ignore_errors=True)
+        for line in said:
+            print(line.replace(str(fresh), str(candidate)))
 
 
 def _one_source(args):

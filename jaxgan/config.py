@@ -46,6 +46,10 @@ class Config:
     loss: str = "ns"
     r1_gamma: float = 0.0  # weight of the R1 penalty on real data (0: off)
     gp_weight: float = 0.0  # weight of the WGAN-GP gradient penalty (0: off)
+    # LeCam regularisation of D (losses.lecam_penalty; the authors' CIFAR-10 scripts use 0.3): its weight (0: off)
+    # and the decay of the moving averages of D's logits it anchors to.
+    lecam_weight: float = 0.0
+    lecam_decay: float = 0.99
     # Optimisation.
     batch_size: int = 64  # global batch, split over all devices
     lr_g: float = 2e-4
@@ -198,13 +202,13 @@ def _validate(c: Config):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     for key in ("lr_g", "lr_d"):
         _check(getattr(c, key) > 0, key, "must be positive", getattr(c, key))
-    for key in ("beta1", "beta2", "ema_decay", "d_dropout"):
+    for key in ("beta1", "beta2", "ema_decay", "d_dropout", "lecam_decay"):
         _check(0 <= getattr(c, key) < 1, key, "must be in [0, 1)", getattr(c, key))
     _check(c.eval_samples >= 64, "eval_samples", "must be at least 64", c.eval_samples)
     _check(c.nan_policy in NAN_POLICIES, "nan_policy", f"must be one of {', '.join(NAN_POLICIES)}", c.nan_policy)
     _check(c.max_rollbacks >= 0, "max_rollbacks", "must not be negative", c.max_rollbacks)
     _check(0 < c.rollback_lr_factor < 1, "rollback_lr_factor", "must be in (0, 1)", c.rollback_lr_factor)
-    for key in ("r1_gamma", "gp_weight"):
+    for key in ("r1_gamma", "gp_weight", "lecam_weight"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",
            f"must satisfy 0 <= balance_low < balance_high ({c.balance_high}) <= 1", c.balance_low)

@@ -46,8 +46,7 @@ from jaxgan.config import CIFAR10_CLASSES, Config
 from jaxgan.errors import UserError
 from jaxgan.metrics import prdc, reference as reference_lib, uniqueness
 
-HORSE = "horse"
-WINGS = ("bird", "airplane")
+HORSE, WINGS = wings.HORSE, wings.WINGS  # "horse"; ("bird", "airplane")
 MIN_WINGS = 0.1  # p_bird + p_airplane of an accepted Pegasus: clearly non-zero
 RECOGNISABILITY_POWERS = (0.6, 0.4)  # weights of p_horse and p_wings in the weighted geometric mean
 TRUNCATIONS = (None, 1.5, 1.0, 0.7)  # None: the untruncated normal
@@ -55,7 +54,6 @@ HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
 MIN_BUDGET = 64
 PREFERENCES = ("none", "white")
 SCORES = ("whole", "part")  # what reads the wings: the whole image, or the band above the back (jaxgan.wings)
-FOREGROUND_DISTANCE = 0.15  # RGB distance (in [0, 1] units) from the border's median colour that marks foreground
 MIN_FOREGROUND = 0.1  # below this share of foreground pixels, the centre 16x16 stands in for the foreground
 REALISM_K = 3
 REALISM_REALS = 10_000  # training images whose features span the real manifold of the realism score
@@ -79,7 +77,7 @@ SCORING = {
     "part_score": "part_recognisability * realism; the ranking of --score part (the default)",
     "part_eligible": "eligible and p_wings_upper >= 0.1",
     "whiteness": "mean of brightness * (1 - saturation) over the foreground (pixels farther than "
-                 f"{FOREGROUND_DISTANCE} in RGB from the border's median colour); used only with --prefer white, "
+                 f"{wings.FOREGROUND_DISTANCE} in RGB from the border's median colour); used only with --prefer white, "
                  "where eligible candidates rank by score * whiteness",
 }
 
@@ -91,17 +89,17 @@ def mixtures(cfg: Config) -> list[str]:
         raise UserError(f"the Pegasus search needs a class-conditional run whose generator mixes classes "
                         f"({', '.join(models.mixable_names())}, e.g. the cgan or pegasus experiments); this run is "
                         f"{cfg.model}{'' if cfg.num_classes else ' (unconditional)'}")
-    wings = [w for w in WINGS if w in names]
-    if HORSE not in names or not wings:
+    wing_classes = [w for w in WINGS if w in names]
+    if HORSE not in names or not wing_classes:
         raise UserError(f"jaxgan pegasus needs a model trained on horse and on bird or airplane; this one knows "
                         f"{', '.join(names)}")
     out = []
     for w in HORSE_WEIGHTS:
-        for wing in wings:
+        for wing in wing_classes:
             out.append(f"{HORSE}={w:g},{wing}={1 - w:.2g}")
-        if len(wings) == 2:
-            out.append(f"{HORSE}={w:g},{wings[0]}={(1 - w) / 2:.3g},{wings[1]}={(1 - w) / 2:.3g}")
-    for wing in wings:  # horse lays out the image, the wing class paints the detail
+        if len(wing_classes) == 2:
+            out.append(f"{HORSE}={w:g},{wing_classes[0]}={(1 - w) / 2:.3g},{wing_classes[1]}={(1 - w) / 2:.3g}")
+    for wing in wing_classes:  # horse lays out the image, the wing class paints the detail
         out.append(f"{HORSE}=1|{HORSE}=0.7,{wing}=0.3|{wing}=1")
         out.append(f"{HORSE}=1|{HORSE}=1|{HORSE}=0.5,{wing}=0.5")
     return out
@@ -217,9 +215,7 @@ def whiteness(images: np.ndarray) -> np.ndarray:
       float (N,) in [0, 1]: 1 for a pure white subject.
     """
     x = images.astype(np.float32) / 255.0
-    border = np.concatenate([x[:, 0], x[:, -1], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)  # (N, perimeter, 3)
-    background = np.median(border, axis=1)[:, None, None, :]
-    fg = np.linalg.norm(x - background, axis=-1) > FOREGROUND_DISTANCE
+    fg = wings.foreground_mask(images)
     h, w = images.shape[1:3]
     centre = np.zeros((h, w), bool)
     centre[h // 4:h - h // 4, w // 4:w - w // 4] = True

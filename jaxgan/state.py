@@ -4,8 +4,9 @@
 
 `GANState` holds G and D as one `NetState` each (parameters, non-trainable statistics such as batch norm running
 averages and spectral-norm power-iteration vectors, optax optimizer state), the EMA generator (`EMAState`), the
-step counter, the root PRNG key (as raw key data, so checkpoints store plain arrays) and the balance control's
-smoothed D accuracy. Every key a run uses is derived from the config's seed by `fold_in`, by purpose and then by
+step counter, the root PRNG key (as raw key data, so checkpoints store plain arrays), the balance control's
+smoothed D accuracy and, when LeCam regularisation is on, its two anchors (None otherwise: a field that is None
+holds no arrays, so runs without it have the same checkpoints as before it existed). Every key a run uses is derived from the config's seed by `fold_in`, by purpose and then by
 step: never reused.
 """
 from __future__ import annotations
@@ -63,6 +64,7 @@ class GANState:
     ema: EMAState
     rng: jax.Array  # uint32 key data of the training key; step s uses fold_in(key, s)
     d_fake_acc: jax.Array  # float32: smoothed accuracy of D on generated images (balance control)
+    lecam: jax.Array | None = None  # float32 (2,): moving averages of D's mean logit on reals, fakes; None: off
 
     @property
     def key(self) -> jax.Array:
@@ -139,6 +141,7 @@ def _create(cfg: Config) -> GANState:
         ema=EMAState(jax.tree.map(jnp.copy, g_params), jax.tree.map(jnp.copy, g_stats)),
         rng=jax.random.key_data(root_key(cfg, KEY_TRAIN)),
         d_fake_acc=jnp.full((), BALANCE_START, jnp.float32),
+        lecam=jnp.zeros((2,), jnp.float32) if cfg.lecam_weight else None,
     )
 
 

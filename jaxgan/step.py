@@ -13,6 +13,7 @@ One step, written per device (pmap semantics, see parallel.py):
    `stop_gradient`: G's loss cannot change D. The gradient flows back into G through the VJP kept in 2 (the
    PyTorch DCGAN recipe: one generator forward serves both updates).
 4. The EMA generator follows G (`ema_update`).
+With `lecam_weight`, D's loss adds the LeCam penalty and the anchors it uses follow every D update (in the state).
 Gradients and batch norm statistics are averaged over the device axis. The coursework's tips are options:
 `pretrain_d_steps` (D alone while G is held fixed) and `balance` (skip D's updates when it wins too easily, add one
 when it loses), read from D's smoothed accuracy on fakes; what the control did is in the metrics.
@@ -148,7 +149,7 @@ def discriminate(nets: Networks, params, stats, x: jax.Array, y: jax.Array, key:
 
 
 def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fake: jax.Array, y_fake: jax.Array,
-             key: jax.Array) -> tuple[NetState, Metrics]:
+             key: jax.Array, anchors: jax.Array | None = None) -> tuple[NetState, jax.Array | None, Metrics]:
     """One discriminator update on (real, fake) with G held fixed.
 
     Args:
@@ -159,9 +160,11 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
       fake: generated images, already wrapped in `stop_gradient`.
       y_fake: their labels (N,).
       key: this update's key; fold_in(key, 0..4) serve its evaluations of D and the penalties, once each.
+      anchors: the LeCam anchors (`GANState.lecam`) when `lecam_weight` > 0, else None.
 
     Returns:
-      (D's new state, {"d_loss", "d_real", "d_fake", "d_fake_acc"} averaged over devices).
+      (D's new state, the anchors moved by this update's logits (None when off), {"d_loss", "d_real", "d_fake",
+      "d_fake_acc"} and with LeCam "lecam" (the penalty before its weight), averaged over devices).
     """
     cfg = nets.cfg
 
@@ -175,9 +178,13 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
             loss += 0.5 * cfg.r1_gamma * losses.r1_penalty(logits_fn(2), real)
         if cfg.gp_weight:
             loss += cfg.gp_weight * losses.gradient_penalty(logits_fn(3), real, fake, jax.random.fold_in(key, 4))
-        return loss, (stats, real_logits, fake_logits)
+        extra = {}
+        if cfg.lecam_weight:
+            extra["lecam"] = losses.lecam_penalty(real_logits, fake_logits, anchors)
+            loss += cfg.lecam_weight * extra["lecam"]
+        return loss, (stats, real_logits, fake_logits, extra)
 
-    (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
+    (loss, (stats, real_logits, fake_logits, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
     grads = parallel.mean(grads)
     updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
     metrics = parallel.mean({
@@ -185,8 +192,11 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
         "d_real": jnp.mean(models.probability(real_logits)),
         "d_fake": jnp.mean(models.probability(fake_logits)),
         "d_fake_acc": jnp.mean((fake_logits < 0).astype(jnp.float32)),
+        **extra,
     })
-    return NetState(optax.apply_updates(d.params, updates), stats, opt_state), metrics
+    if cfg.lecam_weight:  # the anchors are replicated, so the mean over devices moves them by the global means
+        anchors = parallel.mean(losses.lecam_anchors(anchors, real_logits, fake_logits, cfg.lecam_decay))
+    return NetState(optax.apply_updates(d.params, updates), stats, opt_state), anchors, metrics
 
 
 def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fake: jax.Array, d: NetState,
@@ -295,30 +305,31 @@ def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last,
       aug_key: the step's augmentation key (DiffAugment on every image D sees, when configured).
 
     Returns:
-      (D's new state, the last update's metrics).
+      (D's new state, the LeCam anchors after them (None when off), the last update's metrics).
     """
     cfg = nets.cfg
     seen = nets.seen_augmentation
 
-    def slot(d, i, real_i, y_i, fake_i, y_fake_i):
+    def slot(carry, i, real_i, y_i, fake_i, y_fake_i):  # carry: (D's state, LeCam anchors or None)
         real_i = augment_seen(seen, aug_key, AUG_D_REAL, i, real_i)
         fake_i = augment_seen(seen, aug_key, AUG_D_FAKE, i, jax.lax.stop_gradient(fake_i))
-        new, m = d_update(nets, d, real_i, y_i, fake_i, y_fake_i, jax.random.fold_in(dev_key, i))
-        return _select(i < n_updates, new, d), m
+        d, anchors, m = d_update(nets, carry[0], real_i, y_i, fake_i, y_fake_i, jax.random.fold_in(dev_key, i),
+                                 carry[1])
+        return _select(i < n_updates, (d, anchors), carry), m
 
-    def fresh_slot(d, i):  # the first n_dis - 1 updates generate their own fakes, G fixed
+    def fresh_slot(carry, i):  # the first n_dis - 1 updates generate their own fakes, G fixed
         fake = generate(nets, jax.lax.stop_gradient(state.g.params), state.g.stats, z[i], y_fake[i])[0]
-        return slot(d, i, real[i], labels[i], fake, y_fake[i])
+        return slot(carry, i, real[i], labels[i], fake, y_fake[i])
 
-    d = state.d
+    carry = (state.d, state.lecam)
     if cfg.n_dis > 1:
-        d, _ = jax.lax.scan(fresh_slot, d, jnp.arange(cfg.n_dis - 1))
-    d, metrics = slot(d, cfg.n_dis - 1, real[-1], labels[-1], fake_last, y_fake[-1])
+        carry, _ = jax.lax.scan(fresh_slot, carry, jnp.arange(cfg.n_dis - 1))
+    carry, metrics = slot(carry, cfg.n_dis - 1, real[-1], labels[-1], fake_last, y_fake[-1])
     if cfg.balance:  # the balance control's extra update, on the last real batch
-        d = jax.lax.cond(n_updates > cfg.n_dis,
-                         lambda d: slot(d, cfg.n_dis, real[-1], labels[-1], fake_last, y_fake[-1])[0],
-                         lambda d: d, d)
-    return d, metrics
+        carry = jax.lax.cond(n_updates > cfg.n_dis,
+                             lambda c: slot(c, cfg.n_dis, real[-1], labels[-1], fake_last, y_fake[-1])[0],
+                             lambda c: c, carry)
+    return *carry, metrics
 
 
 def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, images, labels, z, y_fake, key,
@@ -352,9 +363,9 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
     g_forward = lambda params: generate(nets, params, state.g.stats, z[-1], y_fake[-1])
     fake_last, g_vjp, g_stats = jax.vjp(g_forward, state.g.params, has_aux=True)
 
-    d, metrics, d_fake_acc = state.d, {}, state.d_fake_acc
+    d, anchors, metrics, d_fake_acc = state.d, state.lecam, {}, state.d_fake_acc
     if "d" in phases:
-        d, metrics = d_phase(nets, state, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key)
+        d, anchors, metrics = d_phase(nets, state, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key)
         d_fake_acc = BALANCE_SMOOTHING * d_fake_acc + (1 - BALANCE_SMOOTHING) * metrics["d_fake_acc"]
     g, ema = state.g, state.ema
     if "g" in phases:
@@ -366,7 +377,7 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
         metrics.update(g_metrics)
     metrics.update(d_updates=n_updates if "d" in phases else jnp.int32(0), balance_acc=d_fake_acc,
                    pretraining=pretraining.astype(jnp.int32))
-    return state.replace(step=state.step + 1, g=g, d=d, ema=ema, d_fake_acc=d_fake_acc), metrics
+    return state.replace(step=state.step + 1, g=g, d=d, ema=ema, d_fake_acc=d_fake_acc, lecam=anchors), metrics
 
 
 def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max_traces: int | None = None):

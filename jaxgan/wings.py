@@ -34,7 +34,7 @@ WINGS = ("bird", "airplane")
 UPPER_ROWS = 20  # of 32: the band above a standing horse's back, where wings would be
 POWERS = (0.6, 0.4)  # p_horse and p_wings_upper in the weighted geometric mean, as the whole-image score
 SPREAD_CAP = 1.5  # a band of wings this much wider than the body below earns the full spread factor
-FOREGROUND_DISTANCE = 0.15  # as `pegasus.whiteness`: RGB distance from the border's median colour
+FOREGROUND_DISTANCE = 0.15  # RGB distance (in [0, 1] units) from the border's median colour that marks foreground
 REFINE_WEIGHTS = {"recognisability": 1.0, "realism": 0.2, "prior": 0.05}
 JITTER = 2  # pixels of random shift the evaluator sees refined images through
 
@@ -61,6 +61,25 @@ def _class_probs(evaluator, x: jax.Array) -> jax.Array:
     return _probs(evaluator.net, evaluator.variables, x)
 
 
+def foreground_mask(images: np.ndarray) -> np.ndarray:
+    """Where each image's subject is: pixels whose colour is far from the background's, read from the border.
+
+    Args:
+      images: uint8 (N, H, W, 3).
+
+    Returns:
+      bool (N, H, W): farther than FOREGROUND_DISTANCE (RGB in [0, 1]) from the median colour of the image's border.
+
+    Example:
+      >>> img = np.zeros((1, 4, 4, 3), np.uint8); img[0, 1:3, 1:3] = 255
+      >>> foreground_mask(img)[0].astype(int).tolist()
+      [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
+    """
+    x = images.astype(np.float32) / 255.0
+    border = np.concatenate([x[:, 0], x[:, -1], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)  # (N, perimeter, 3)
+    return np.linalg.norm(x - np.median(border, axis=1)[:, None, None, :], axis=-1) > FOREGROUND_DISTANCE
+
+
 def foreground_spread(images: np.ndarray) -> np.ndarray:
     """How much wider the foreground is in the upper band than below it.
 
@@ -68,12 +87,10 @@ def foreground_spread(images: np.ndarray) -> np.ndarray:
       images: uint8 (N, 32, 32, 3).
 
     Returns:
-      float (N,): columns holding foreground in rows [0, UPPER_ROWS) over those in [UPPER_ROWS, 32) (at least 1
-      column each); the foreground is every pixel farther than FOREGROUND_DISTANCE from the border's median colour.
+      float (N,): columns holding foreground (`foreground_mask`) in rows [0, UPPER_ROWS) over those in
+      [UPPER_ROWS, 32) (at least 1 column each).
     """
-    x = images.astype(np.float32) / 255.0
-    border = np.concatenate([x[:, 0], x[:, -1], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)
-    fg = np.linalg.norm(x - np.median(border, axis=1)[:, None, None, :], axis=-1) > FOREGROUND_DISTANCE
+    fg = foreground_mask(images)
     upper = fg[:, :UPPER_ROWS].any(axis=1).sum(axis=1)
     lower = fg[:, UPPER_ROWS:].any(axis=1).sum(axis=1)
     return np.maximum(upper, 1) / np.maximum(lower, 1)

@@ -156,6 +156,7 @@ def test_time_limit_ends_a_slice_with_exit_0_and_a_candidate_bundle(tmp_path, mo
     first = jaxgan_subprocess(*args, mock=True)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "time limit of 0.05 min reached at step" in first.stdout and "run the same command" in first.stdout
+    assert f"wrote {w / 'candidate'}: " in first.stdout and "candidate.new" not in first.stdout
     saved = [int(p.name) for p in (w / "checkpoints").iterdir() if p.name.isdigit()]
     card = json.loads((w / "candidate" / "card.json").read_text())
     assert len(saved) == 1 and card["steps"] == saved[0] and card["training_slices"] == 1

@@ -37,6 +37,8 @@ def test_overrides_are_typed():
     (["n_dis=1.5"], "n_dis"),
     (["balance_low=0.9", "balance_high=0.5"], "balance_low"),
     (["compute_dtype=float16"], "compute_dtype"),
+    (["lecam_weight=-0.3"], "lecam_weight"),
+    (["lecam_decay=1"], "lecam_decay"),
 ])
 def test_bad_keys_and_values_name_the_key(override, key):
     with pytest.raises(UserError, match=f"'{key}'"):

@@ -55,10 +55,16 @@ def test_eight_devices_match_one_device_with_batch_norm():
     assert r["max_diff"] < 1e-5, r
 
 
-def test_eight_devices_match_one_device_sngan_hinge_n_dis_2():
+def test_eight_devices_match_one_device_sngan_hinge_n_dis_2_lecam():
+    """LeCam's anchors move by the global batch's mean logits, whatever the number of devices.
+
+    A looser bound than the others: fast anchors (decay 0.5) make D's logits and gradients large, which magnifies
+    float32 reduction-order differences (measured 1.2e-4 here; 7.6e-6 with JAX_ENABLE_X64, so it is rounding). Anchors
+    moved by each device's own mean instead (the bug this guards against) differ by 0.11.
+    """
     r = run_on_8_devices({"model": "sngan", "g_width": 16, "d_width": 16, "loss": "hinge", "n_dis": 2,
-                          "batch_size": 16})
-    assert r["max_diff"] < 1e-5, r
+                          "batch_size": 16, "lecam_weight": 0.3, "lecam_decay": 0.5})
+    assert r["max_diff"] < 1e-3, r
 
 
 def test_eight_devices_match_one_device_with_augmentation():

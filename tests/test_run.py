@@ -1,6 +1,7 @@
 """The run folder: a model and a loss registered by an experiment file train through the command line, and the
 run is then resumed, sampled, reported and drawn from its folder alone; moved code, damaged records and old
 checkpoints are handled; the shared path checks."""
+import hashlib
 import json
 import re
 import shutil
@@ -116,6 +117,36 @@ def test_checkpoints_of_the_flat_layout_still_restore(tmp_path):
     restored = checkpoint.Checkpointer(tmp_path).restore_latest(cfg, parallel.make_mesh())
     assert isinstance(restored, state_lib.GANState) and int(restored.step) == 3
     jax.tree.map(np.testing.assert_array_equal, jax.device_get(restored.replace(step=st.step)), jax.device_get(st))
+
+
+def test_checkpoints_written_before_an_optional_field_or_a_config_key_still_restore(tmp_path):
+    """A run saved before the LeCam anchors and keys existed resumes with them off, and is refused with them on."""
+    cfg = tiny_config()
+    st = state_lib.create(cfg)
+    older = {k: v for k, v in checkpoint.stamp(cfg)["config"].items() if not k.startswith("lecam_")}
+    meta = dict(checkpoint.stamp(cfg), config=older,
+                config_hash=hashlib.sha256(json.dumps(older, sort_keys=True).encode()).hexdigest())
+    old = checkpoint.Checkpointer(tmp_path)
+    layout = checkpoint.without_optional_fields(st.replace(step=st.step + 3))
+    assert "lecam" not in layout
+    old._manager.save(3, args=checkpoint.ocp.args.StandardSave(layout), custom_metadata=meta, force=True)
+    old.wait()
+    restored = checkpoint.Checkpointer(tmp_path).restore_latest(cfg, parallel.make_mesh())
+    assert isinstance(restored, state_lib.GANState) and int(restored.step) == 3 and restored.lecam is None
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(restored.replace(step=st.step)), jax.device_get(st))
+    with pytest.raises(UserError, match=r"another config: lecam_weight=0\.0, not 0\.3"):
+        checkpoint.Checkpointer(tmp_path).restore_latest(tiny_config(lecam_weight=0.3), parallel.make_mesh())
+
+
+def test_lecam_anchors_are_saved_and_restored(tmp_path):
+    cfg = tiny_config(lecam_weight=0.3)
+    st = state_lib.create(cfg)
+    st = st.replace(lecam=st.lecam + np.float32([0.5, -0.25]))
+    ckpt = checkpoint.Checkpointer(tmp_path)
+    ckpt.save(0, st, cfg)
+    ckpt.wait()
+    restored = checkpoint.Checkpointer(tmp_path).restore_latest(cfg, parallel.make_mesh())
+    np.testing.assert_array_equal(jax.device_get(restored.lecam), [0.5, -0.25])
 
 
 def test_one_trainer_per_run_folder(tmp_path):

@@ -58,7 +58,8 @@ def test_same_seed_same_parameters_and_another_seed_differs(small_images):
     assert not np.array_equal(host(c.g.params)["Dense_0"]["kernel"], host(a.g.params)["Dense_0"]["kernel"])
 
 
-@pytest.mark.parametrize("changes", [{}, {"n_dis": 2, "balance": True, "loss": "hinge", "r1_gamma": 1.0}])
+@pytest.mark.parametrize("changes", [{}, {"n_dis": 2, "balance": True, "loss": "hinge", "r1_gamma": 1.0,
+                                          "lecam_weight": 0.3}])
 def test_no_retracing_after_the_first_step(small_images, changes):
     chex.clear_trace_counter()  # chex counts traces per function across the whole session
     st, metrics = run(tiny_config(**changes), *small_images, 4, max_traces=1)  # chex raises on a second trace
@@ -123,3 +124,19 @@ def test_bfloat16_compute_keeps_float32_state_and_tracks_the_float32_step(small_
         assert abs(float(a["d_loss"]) - float(b["d_loss"])) < 0.05 and a["d_loss"] != b["d_loss"]
     assert np.allclose(host(mixed.g.params)["Dense_0"]["kernel"], host(full.g.params)["Dense_0"]["kernel"],
                        atol=1e-3)
+
+
+def test_lecam_anchors_follow_d_alone_and_change_its_update(small_images):
+    off, metrics_off = run(tiny_config(loss="hinge"), *small_images, 2)
+    assert off.lecam is None and "lecam" not in metrics_off[0]  # off: nothing in the state or the metrics
+    on, metrics_on = run(tiny_config(loss="hinge", lecam_weight=0.3), *small_images, 2)
+    anchors = host(on.lecam)
+    assert anchors.shape == (2,) and np.isfinite(anchors).all() and (anchors != 0).all()
+    assert all(float(m["lecam"]) >= 0 for m in metrics_on)
+    assert not np.array_equal(host(on.d.params)["Conv_0"]["kernel"], host(off.d.params)["Conv_0"]["kernel"])
+    # G's update holds D fixed, its anchors included.
+    g_only, _ = run(tiny_config(loss="hinge", lecam_weight=0.3), *small_images, 2, phases=("g",))
+    np.testing.assert_array_equal(host(g_only.lecam), [0.0, 0.0])
+    # The anchors' moving average forgets more slowly with a larger decay.
+    slow, _ = run(tiny_config(loss="hinge", lecam_weight=0.3, lecam_decay=0.999), *small_images, 2)
+    assert (np.abs(host(slow.lecam)) < np.abs(anchors)).all()
