@@ -72,7 +72,8 @@ def test_api_md_is_generated_from_the_docstrings():
 
 
 @pytest.mark.parametrize("module", ["jaxgan.losses", "jaxgan.models.spec", "jaxgan.models", "jaxgan.augment",
-                                    "jaxgan.config", "jaxgan.parallel", "jaxgan.layers"])
+                                    "jaxgan.config", "jaxgan.parallel", "jaxgan.layers", "jaxgan.wings",
+                                    "jaxgan.sampling", "jaxgan.report"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib
