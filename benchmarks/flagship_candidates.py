@@ -1,0 +1,90 @@
+"""Flagship candidates side by side on the same draws: what decides whether a new model replaces the shipped one.
+
+    python benchmarks/flagship_candidates.py shipped=pretrained:pegasus w64_aug=/work/flagship/w64_aug:best \
+        [--n 10000] [--seed 0] [--data-dir DIR] [--out benchmarks/flagship_candidates]
+
+Each NAME=SOURCE is a shipped or exported bundle (`pretrained:NAME`, found on the pretrained search path) or a run
+folder (`FOLDER` for its latest checkpoint, `FOLDER:best` for its best). Every candidate draws `--n` samples of its
+EMA generator with the same seed, its classes in turn, and is measured as `jaxgan eval` measures it (FID-C against
+all ten classes and against its own, class accuracy, intra-class FID-C, precision/recall, uniqueness) plus the
+class accuracy of the judge (`jaxgan.evaluator.load_judge`): a second classifier, trained apart, that selects
+nothing. Writes OUT.json (every figure) and OUT.md (the table).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import time
+
+import numpy as np
+
+from jaxgan import evaluation, evaluator as evaluator_lib, pretrained, run, sampling
+
+ROWS = (("fid_c_classes", "FID-C, own classes", "{:.3f}"), ("fid_c", "FID-C, all ten", "{:.3f}"),
+        ("class_accuracy", "class accuracy (evaluator)", "{:.1%}"),
+        ("judge_class_accuracy", "class accuracy (judge)", "{:.1%}"),
+        ("intra_fid_c_mean", "intra-class FID-C mean", "{:.3f}"), ("precision", "precision", "{:.3f}"),
+        ("recall", "recall", "{:.3f}"), ("memorisation_rate_pixel", "memorised (pixel NN)", "{:.2%}"),
+        ("step", "training step", "{}"))
+
+
+def load(source: str):
+    """(config, state) of `pretrained:NAME`, `FOLDER` or `FOLDER:best`."""
+    if source.startswith("pretrained:"):
+        return pretrained.load(source.split(":", 1)[1])
+    folder, _, which = source.partition(":")
+    return run.load(folder, which or "latest")
+
+
+def measure(source: str, n: int, seed: int, evaluator, judge, data_dir) -> dict:
+    cfg, state = load(source)
+    t = time.perf_counter()
+    images, labels = sampling.sample(cfg, state, n, seed=seed)
+    asked = np.asarray(cfg.class_ids)[np.asarray(labels)]  # model classes -> CIFAR-10 ids
+    out = evaluation.to_json(evaluation.evaluate_images(images, asked, evaluator=evaluator, data_dir=data_dir,
+                                                        seed=seed, classes=cfg.class_ids))
+    _, judge_logits = judge.features_and_logits(images)
+    out["judge_class_accuracy"] = float(np.mean(np.argmax(judge_logits, axis=1) == asked))
+    out["memorisation_rate_pixel"] = out["uniqueness"]["memorisation_rate_pixel"]
+    out["step"] = int(state.step)
+    out["source"] = source
+    out["seconds"] = round(time.perf_counter() - t, 1)
+    return out
+
+
+def table(results: dict) -> str:
+    names = list(results)
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for key, label, fmt in ROWS:
+        lines.append(f"| {label} | " + " | ".join(fmt.format(results[k][key]) for k in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("candidates", nargs="+", help="NAME=SOURCE (pretrained:NAME, FOLDER or FOLDER:best)")
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--data-dir")
+    ap.add_argument("--out", default="benchmarks/flagship_candidates")
+    args = ap.parse_args()
+    pairs = [c.split("=", 1) for c in args.candidates]
+    if any(len(p) != 2 for p in pairs):
+        ap.error("each candidate is NAME=SOURCE")
+    evaluator, judge = evaluator_lib.load(), evaluator_lib.load_judge()
+    results = {}
+    for name, source in pairs:
+        results[name] = measure(source, args.n, args.seed, evaluator, judge, args.data_dir)
+        print(f"{name}: " + ", ".join(f"{label} {fmt.format(results[name][key])}" for key, label, fmt in ROWS),
+              flush=True)
+    out = pathlib.Path(args.out)
+    out.with_suffix(".json").write_text(json.dumps({"n": args.n, "seed": args.seed, "results": results}, indent=1)
+                                        + "\n")
+    out.with_suffix(".md").write_text(f"{args.n} samples each, seed {args.seed}, the model's classes in turn.\n\n"
+                                      + table(results))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
