@@ -3,14 +3,18 @@
     python benchmarks/wings_comparison.py [--pretrained pegasus | --workdir DIR] [--budget 16384] [--refine-steps 100]
         [--data-dir DIR] [--out benchmarks/wings_comparison]
 
-Three arms over the same candidates (`jaxgan.pegasus.search`: mixtures x truncations x latents of one seed):
+Four arms over the same candidates (`jaxgan.pegasus.search`: mixtures x truncations x latents of one seed):
 - whole: the search's ranking (`pegasus.ranking`, `--score whole`): whole-image recognisability x realism;
 - part: the part-aware score (`--score part`, `jaxgan.wings.part_scores`): the horse from the whole image, the
   wings from the band above the back, a gentle preference for a band wider than the body; x the same realism;
+- contrast: the part score with the band's wing reading replaced by what the mixture adds to it: p_wings_upper
+  minus that of the same latent and truncation drawn as a plain horse (`horse=1`), floored at 0; eligible when the
+  part arm's checks pass and that lift is >= 0.1. Sky above a horse reads as bird or airplane with or without a
+  wing; the plain twin has the same sky, so only what the wing classes changed should count;
 - refined: the part arm's top 16, each refined (`pegasus.refine_top`, `--refine STEPS`: gradient steps on its
   latent and per-level mixture towards part recognisability, D's realism and a typical |z|), then scored again.
 The evaluator selects (and steers the refinement); the judge only reports. Writes OUT.json (every reading),
-OUT.md (the table), OUT_{whole,part,refined}.png (the top 16 at 8x, each captioned with the evaluator's and the
+OUT.md (the table), OUT_{whole,part,contrast,refined}.png (the top 16 at 8x, each captioned with the evaluator's and the
 judge's readings) and OUT_refined/ (refined.png: before | after; refined.npz).
 """
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 
 import numpy as np
 
-from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, run, wings
+from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, run, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
 from jaxgan.metrics import reference as reference_lib
 
@@ -39,6 +43,26 @@ def readings(images, scores, judge) -> list[dict]:
             for i, v in enumerate(verdicts)]
 
 
+def wing_lift(cfg, state, records, scores, evaluator, budget: int) -> np.ndarray:
+    """Per candidate: its band's p_bird + p_airplane minus that of its plain-horse twin (same latent index and
+    truncation, mixture `horse=1`), floored at 0."""
+    per = pegasus.latents_per_combination(cfg, budget)
+    plain = {}
+    for t in pegasus.TRUNCATIONS:
+        imgs, _ = sampling.sample(cfg, state, per, seed=records[0]["seed"],
+                                  labels=pegasus._mixture_array(cfg, f"{pegasus.HORSE}=1", per), truncation=t)
+        plain[t] = wings.part_scores(imgs, evaluator)["p_wings_upper"]
+    twin = np.array([plain[r["truncation"]][r["index"]] for r in records])
+    return np.clip(scores["p_wings_upper"] - twin, 0.0, 1.0)
+
+
+def contrast_scores(scores, lift) -> dict:
+    """The part arm's scores with p_wings_upper replaced by the lift (the ranking reads part_score/part_eligible)."""
+    a, b = wings.POWERS
+    recog = scores["p_horse"] ** a * np.maximum(lift, 1e-6) ** b * wings.spread_factor(scores["spread"])
+    return dict(scores, part_score=recog * scores["realism"], part_eligible=scores["part_eligible"] & (lift >= 0.1))
+
+
 def summary(rows: list[dict]) -> dict:
     n = len(rows)
     return {"judge_horse": sum(r["judge_top"] == "horse" for r in rows) / n,
@@ -48,6 +72,8 @@ def summary(rows: list[dict]) -> dict:
             "evaluator_horse": sum(r["evaluator_top"] == "horse" for r in rows) / n,
             "evaluator_mean_p_wings_upper": float(np.mean([r["p_wings_upper"] for r in rows])),
             "mean_d_percentile": float(np.mean([r["d_percentile"] for r in rows])),
+            "evaluator_mean_wing_lift": (float(np.mean([r["wing_lift"] for r in rows]))
+                                         if all("wing_lift" in r for r in rows) else None),
             "unique": sum(r["uniqueness_pixel"] > 1 for r in rows) / n}
 
 
@@ -80,12 +106,17 @@ def main():
     ref = reference_lib.load(evaluator, "train", args.data_dir)
     t0 = time.perf_counter()
     records, images, scores = pegasus.search(cfg, state, args.budget, args.seed, evaluator, ref)
+    lift = wing_lift(cfg, state, records, scores, evaluator, args.budget)
     search_s = time.perf_counter() - t0
     arms, orders = {}, {}
-    for name in ("whole", "part"):
-        orders[name] = pegasus.ranking(records, scores, score=name)
+    for name in ("whole", "part", "contrast"):
+        orders[name] = (pegasus.ranking(records, contrast_scores(scores, lift), score="part") if name == "contrast"
+                        else pegasus.ranking(records, scores, score=name))
         top = orders[name][:pegasus.TOP]
-        arms[name] = (images[top], readings(images[top], {k: v[top] for k, v in scores.items()}, judge))
+        rows = readings(images[top], {k: v[top] for k, v in scores.items()}, judge)
+        for row, i in zip(rows, top):
+            row["wing_lift"] = round(float(lift[i]), 4)
+        arms[name] = (images[top], rows)
     t1 = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     folder = out.parent / f"{out.name}_refined"
@@ -106,17 +137,20 @@ def main():
     for name, (imgs, rows) in arms.items():
         sheet(imgs, rows, out.parent / f"{out.name}_{name}.png")
     (out.parent / f"{out.name}.json").write_text(json.dumps(result, indent=1) + "\n")
-    lines = [f"# Wings on the horse: three arms on `{source}` (step {result['step']}), top 16 each",
+    lines = [f"# Wings on the horse: four arms on `{source}` (step {result['step']}), top 16 each",
              "", f"{len(records)} candidates of seed {args.seed}; refinement: {args.refine_steps} Adam steps, weights "
-             f"{wings.REFINE_WEIGHTS}; {search_s:.0f} s search + scores, {refine_s:.0f} s refinement + rescoring.", "",
+             f"{wings.REFINE_WEIGHTS}; {search_s:.0f} s search + scores + plain twins, {refine_s:.0f} s refinement + rescoring.", "",
              "| arm | judge: horse | judge: horse with p_wings >= 0.2 | judge mean p_horse | judge mean p_wings | "
-             "evaluator: horse | evaluator mean p_wings (upper band) | mean D percentile | unique (pixel) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "evaluator: horse | evaluator mean p_wings (upper band) | evaluator mean wing lift | mean D percentile | "
+             "unique (pixel) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, arm in result["arms"].items():
         s = arm["summary"]
         lines.append(f"| {name} | {s['judge_horse']:.0%} | {s['judge_horse_with_wings']:.0%} | "
                      f"{s['judge_mean_p_horse']:.3f} | {s['judge_mean_p_wings']:.3f} | {s['evaluator_horse']:.0%} | "
-                     f"{s['evaluator_mean_p_wings_upper']:.3f} | {s['mean_d_percentile']:.3f} | {s['unique']:.0%} |")
+                     f"{s['evaluator_mean_p_wings_upper']:.3f} | "
+                     f"{'-' if s['evaluator_mean_wing_lift'] is None else format(s['evaluator_mean_wing_lift'], '.3f')}"
+                     f" | {s['mean_d_percentile']:.3f} | {s['unique']:.0%} |")
     (out.parent / f"{out.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
