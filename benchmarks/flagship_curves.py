@@ -5,12 +5,12 @@
 Each run folder must have been trained with `eval_every` (training then logs, every eval_every steps, FID-C
 against its classes' statistics, `fid_c_all` against all of CIFAR-10 train as `jaxgan eval`'s fid_c reports it,
 and the evaluator's class accuracy). Three panels: FID-C against the run's own classes, against all ten (with
-`--real-all`, the figure real images of those classes get there), class accuracy. CPU-hours are the sum of the logged intervals' steps x batch / images per second:
-the time of the training steps themselves, on one core per arm when the arms are pinned side by side
-(`taskset -c 0` / `-c 1`), without start-up and evaluation time. Earlier measurements without a curve (an
-endpoint measured by `jaxgan eval`) can be added as points from a JSON list in `--points`
-([{"name", "cpu_hours", "steps", "fid_c_all", "class_accuracy", "source"}]). Writes OUT.png (two panels) and
-OUT.json (every point).
+`--real-all`, the figure real images of those classes get there), class accuracy. CPU-hours are the sum of the
+logged intervals' steps x batch / images per second: the time of the training steps themselves, on one core per
+arm when the arms are pinned side by side (`taskset -c 0` / `-c 1`), without start-up and evaluation time. Earlier
+measurements without a curve (an endpoint measured by `jaxgan eval`) can be added as points from a JSON list in
+`--points` ([{"name", "cpu_hours", "steps", "fid_c_all", "class_accuracy", "source"}]). Writes OUT.png (the three
+panels) and OUT.json (every point).
 """
 from __future__ import annotations
 

@@ -6,8 +6,8 @@
 averages and spectral-norm power-iteration vectors, optax optimizer state), the EMA generator (`EMAState`), the
 step counter, the root PRNG key (as raw key data, so checkpoints store plain arrays), the balance control's
 smoothed D accuracy and, when LeCam regularisation is on, its two anchors (None otherwise: a field that is None
-holds no arrays, so runs without it have the same checkpoints as before it existed). Every key a run uses is derived from the config's seed by `fold_in`, by purpose and then by
-step: never reused.
+holds no arrays, so runs without it have the same checkpoints as before it existed). Every key a run uses is
+derived from the config's seed by `fold_in`, by purpose and then by step: never reused.
 """
 from __future__ import annotations
 

@@ -176,7 +176,8 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path):
     import time
 
     w = tmp_path / "w"
-    args = [sys.executable, "-m", "tests.mock_jaxgan", "train", "dcgan", "--workdir", str(w), *TINY, "--set", "log_every=1", "--set", "checkpoint_every=1000", "--steps", "100000", "--quiet"]
+    args = [sys.executable, "-m", "tests.mock_jaxgan", "train", "dcgan", "--workdir", str(w), *TINY,
+            "--set", "log_every=1", "--set", "checkpoint_every=1000", "--steps", "100000", "--quiet"]
     proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = w / "metrics.jsonl"
     deadline = time.time() + 300
