@@ -107,8 +107,11 @@ class Checkpointer:
         self.directory = pathlib.Path(directory).resolve()
         if self.directory.exists() and not self.directory.is_dir():
             raise UserError(f"checkpoint path {self.directory} exists and is not a folder")
+        # The handler named up front: reading a step's metadata (`check_origin`) otherwise makes orbax warn that
+        # it cannot restore the item it has not yet been told how to read.
         self._manager = ocp.CheckpointManager(
-            self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True))
+            self.directory, options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True),
+            item_handlers=ocp.StandardCheckpointHandler())
 
     def latest_step(self) -> int | None:
         """The newest checkpoint's step.

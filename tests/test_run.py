@@ -3,6 +3,7 @@ run is then resumed, sampled, reported and drawn from its folder alone; moved co
 checkpoints are handled; the shared path checks."""
 import hashlib
 import json
+import logging
 import re
 import shutil
 
@@ -147,6 +148,17 @@ def test_lecam_anchors_are_saved_and_restored(tmp_path):
     ckpt.wait()
     restored = checkpoint.Checkpointer(tmp_path).restore_latest(cfg, parallel.make_mesh())
     np.testing.assert_array_equal(jax.device_get(restored.lecam), [0.5, -0.25])
+
+
+def test_restoring_a_checkpoint_logs_nothing(tmp_path, caplog):
+    """Reading a step's stamp must not make orbax warn that it cannot restore an item (library users see it)."""
+    cfg = tiny_config()
+    ckpt = checkpoint.Checkpointer(tmp_path)
+    ckpt.save(0, state_lib.create(cfg), cfg)
+    ckpt.wait()
+    with caplog.at_level(logging.WARNING):
+        assert checkpoint.Checkpointer(tmp_path).restore_latest(cfg, parallel.make_mesh()) is not None
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_one_trainer_per_run_folder(tmp_path):
