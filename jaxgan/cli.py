@@ -79,21 +79,24 @@ def _cmd_train(args):
 
 def _end_of_slice(cfg, workdir: pathlib.Path, reached: int, minutes):
     """What a finished train command says: where the run stands, its training time over all slices and, when a
-    time limit ended it early, how to go on (and a candidate bundle of the step reached)."""
+    time limit ended it early, how to go on. A slice (a command with a time limit) also leaves a candidate bundle
+    of the step reached, whether the limit or the run's last step ended it."""
     from jaxgan import distributed, pretrained, run, summaries
 
     total = summaries.training_time(workdir)
     spent = f"{total['seconds'] / 3600:.2f} h of training over {total['slices']} slice(s)"
     if reached >= cfg.steps:
         print(f"trained {cfg.steps} steps ({spent}); samples in {workdir / run.SAMPLES}")
-        return
-    last = summaries.sessions(workdir)[-1]
-    done = reached - int(last.get("start_step", reached))
-    rate = done / last["train_seconds"] if done > 0 and last.get("train_seconds") else None
-    eta = f"; about {(cfg.steps - reached) / rate / 3600:.1f} h to go at this slice's pace" if rate else ""
-    print(f"time limit of {minutes} min reached at step {reached} of {cfg.steps} ({spent}{eta}); "
-          f"run the same command to continue")
-    if distributed.process_count() == 1:  # a bundle to keep or copy away, whatever happens to the run folder
+    else:
+        last = summaries.sessions(workdir)[-1]
+        done = reached - int(last.get("start_step", reached))
+        rate = done / last["train_seconds"] if done > 0 and last.get("train_seconds") else None
+        eta = f"; about {(cfg.steps - reached) / rate / 3600:.1f} h to go at this slice's pace" if rate else ""
+        print(f"time limit of {minutes} min reached at step {reached} of {cfg.steps} ({spent}{eta}); "
+              f"run the same command to continue")
+    # A bundle to keep or copy away, whatever happens to the run folder; an older one left beside a finished run
+    # would pass for its result.
+    if minutes is not None and distributed.process_count() == 1:
         candidate = workdir / run.CANDIDATE
         fresh = workdir / (run.CANDIDATE + ".new")
         old = workdir / (run.CANDIDATE + ".old")

@@ -169,6 +169,12 @@ def test_time_limit_ends_a_slice_with_exit_0_and_a_candidate_bundle(tmp_path, mo
     card = json.loads((w / "candidate" / "card.json").read_text())
     assert card["steps"] > saved[0] and card["training_slices"] == 2
     assert not (w / "candidate.new").exists() and not (w / "candidate.old").exists()
+    # A slice that reaches the run's last step leaves a bundle of it too, not the previous slice's.
+    last = card["steps"] + 2
+    third = jaxgan_subprocess(*args[:-5], "--steps", last, "--quiet", "--time-limit", "5", mock=True)
+    assert third.returncode == 0 and f"trained {last} steps" in third.stdout, third.stderr[-2000:]
+    card = json.loads((w / "candidate" / "card.json").read_text())
+    assert card["steps"] == last and card["training_slices"] == 3
 
 
 def test_ctrl_c_saves_a_checkpoint_and_the_next_run_resumes(tmp_path):
