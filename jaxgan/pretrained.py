@@ -170,7 +170,8 @@ def export(workdir, out, name: str | None = None, dtype: str = "auto", log=print
     """Writes a bundle from a trained run folder.
 
     Args:
-      workdir: the run folder (its latest checkpoint; eval.json and environment.json when present).
+      workdir: the run folder (its latest checkpoint; environment.json when present, and eval.json when present
+        and measured at that checkpoint's step or recording no step).
       out: the bundle folder to write (created; must not exist yet).
       name: shown in the card (default: the folder's name).
       dtype: "float16", "float32", or "auto" (float16 when 64 samples stay within one uint8 level of float32).
@@ -204,10 +205,15 @@ def export(workdir, out, name: str | None = None, dtype: str = "auto", log=print
     out.mkdir()
     (out / WEIGHTS).write_bytes(serialization.msgpack_serialize(half if use_half else arrays))
     config_lib.save_json(cfg, out / run.CONFIG)
-    if (workdir / run.EVAL).is_file():
-        (out / run.EVAL).write_bytes((workdir / run.EVAL).read_bytes())
-    sessions = summaries.sessions(workdir)
     metrics = json.loads((workdir / run.EVAL).read_text()) if (workdir / run.EVAL).is_file() else {}
+    measured = (metrics.get("source") or {}).get("step")
+    if measured is not None and int(measured) != int(state.step):  # the run trained on after `jaxgan eval`
+        log(f"left out {workdir / run.EVAL}: it measured step {measured}, not the exported step {int(state.step)} "
+            f"(`jaxgan eval --workdir {workdir} --out {workdir / run.EVAL}` measures this one)")
+        metrics = {}
+    if metrics:
+        (out / run.EVAL).write_text(json.dumps(metrics, indent=2) + "\n")
+    sessions = summaries.sessions(workdir)
     keys = ("fid_c", "fid_c_classes", "kid_c", "kid_c_std", "precision", "recall", "class_accuracy",
             "intra_fid_c_mean", "intra_fid_c", "uniqueness")
     meta = {

@@ -42,6 +42,24 @@ def test_the_card_records_what_the_issue_asks(on_path):
     assert listing.returncode == 0 and "tinypeg: cdcgan" in listing.stdout and "fid_c 12.5" in listing.stdout
 
 
+def test_metrics_of_another_step_are_left_out(bundles, tmp_path):
+    """A run that trained on after `jaxgan eval` must not ship the older step's figures on its card."""
+    workdir = bundles[0]
+    kept = (workdir / "eval.json").read_text()
+    try:
+        (workdir / "eval.json").write_text(json.dumps({"source": {"step": 1}, "fid_c": 3.0}))
+        said = []
+        out = pretrained.export(workdir, tmp_path / "stale", log=said.append)
+        assert not (out / "eval.json").exists() and json.loads((out / "card.json").read_text())["metrics"] == {}
+        assert any("measured step 1, not the exported step 2" in line for line in said)
+        (workdir / "eval.json").write_text(json.dumps({"source": {"step": 2}, "fid_c": 3.0}))
+        out = pretrained.export(workdir, tmp_path / "fresh", log=said.append)
+        assert json.loads((out / "eval.json").read_text())["fid_c"] == 3.0
+        assert json.loads((out / "card.json").read_text())["metrics"] == {"fid_c": 3.0}
+    finally:
+        (workdir / "eval.json").write_text(kept)
+
+
 def test_samples_match_the_run(on_path, tmp_path):
     workdir, _ = on_path
     for source in (["--workdir", workdir], ["--pretrained", "tinypeg32"], ["--pretrained", "tinypeg"]):
