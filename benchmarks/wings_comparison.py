@@ -14,8 +14,8 @@ Four arms over the same candidates (`jaxgan.pegasus.search`: mixtures x truncati
 - refined: the part arm's top 16, each refined (`pegasus.refine_top`, `--refine STEPS`: gradient steps on its
   latent and per-level mixture towards part recognisability, D's realism and a typical |z|), then scored again.
 The evaluator selects (and steers the refinement); the judge only reports. Writes OUT.json (every reading),
-OUT.md (the table), OUT_{whole,part,contrast,refined}.png (the top 16 at 8x, each captioned with the evaluator's and the
-judge's readings) and OUT_refined/ (refined.png: before | after; refined.npz).
+OUT.md (the table), OUT_{whole,part,contrast,refined}.png (the top 16 at 8x, each captioned with the evaluator's
+and the judge's readings) and OUT_refined/ (refined.png: before | after; refined.npz).
 """
 from __future__ import annotations
 
