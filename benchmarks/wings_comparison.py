@@ -139,7 +139,8 @@ def main():
     (out.parent / f"{out.name}.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [f"# Wings on the horse: four arms on `{source}` (step {result['step']}), top 16 each",
              "", f"{len(records)} candidates of seed {args.seed}; refinement: {args.refine_steps} Adam steps, weights "
-             f"{wings.REFINE_WEIGHTS}; {search_s:.0f} s search + scores + plain twins, {refine_s:.0f} s refinement + rescoring.", "",
+             f"{wings.REFINE_WEIGHTS}; {search_s:.0f} s search + scores + plain twins, {refine_s:.0f} s refinement + "
+             "rescoring.", "",
              "| arm | judge: horse | judge: horse with p_wings >= 0.2 | judge mean p_horse | judge mean p_wings | "
              "evaluator: horse | evaluator mean p_wings (upper band) | evaluator mean wing lift | mean D percentile | "
              "unique (pixel) |",
