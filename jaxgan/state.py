@@ -11,7 +11,6 @@ derived from the config's seed by `fold_in`, by purpose and then by step: never 
 """
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import flax.struct
@@ -109,7 +108,12 @@ def create(cfg: Config) -> GANState:
     """A fresh state; the same config (seed included) always gives bit-identical arrays.
 
     Compiled as one program: run op by op, initialising the models took 6-13 s of a run's start on 2 CPU cores
-    (hundreds of small dispatches and compiles); compiled, it is one executable the compilation cache keeps.
+    (hundreds of small dispatches and compiles); compiled, it is one executable the compilation cache keeps. On
+    CPU that program is compiled without XLA's backend optimisations, which it runs once and does not need: 0.8-3.4
+    s instead of 5.7-11.2 s for the configs measured (benchmarks/RESULTS.md, *Start-up*). Its arrays may then
+    differ from an optimised compile's by one unit in the last place in a few percent of the weights (dcgan: 2-5%
+    per layer): the same config still gives the same state on a machine, as before, but a fresh run of an older
+    jaxgan started from different last bits.
 
     Args:
       cfg: the run's config.
@@ -117,12 +121,7 @@ def create(cfg: Config) -> GANState:
     Returns:
       The `GANState` at step 0.
     """
-    return _create_compiled(cfg)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _create_compiled(cfg: Config) -> GANState:
-    return _create(cfg)
+    return (_create_unoptimised if jax.default_backend() == "cpu" else _create_compiled)(cfg)
 
 
 def _create(cfg: Config) -> GANState:
@@ -143,6 +142,11 @@ def _create(cfg: Config) -> GANState:
         d_fake_acc=jnp.full((), BALANCE_START, jnp.float32),
         lecam=jnp.zeros((2,), jnp.float32) if cfg.lecam_weight else None,
     )
+
+
+_create_compiled = jax.jit(_create, static_argnums=0)
+# Asked of XLA:CPU only (measured there); GPU and TPU compile init as they always did.
+_create_unoptimised = jax.jit(_create, static_argnums=0, compiler_options={"xla_backend_optimization_level": 0})
 
 
 def abstract(cfg: Config) -> GANState:
