@@ -4,6 +4,7 @@ below are hashed before and after each case)."""
 import contextlib
 import hashlib
 import io
+import json
 import shutil
 
 import numpy as np
@@ -25,9 +26,11 @@ def ws(tmp_path_factory, small_images):
     for p in (corrupt / "checkpoints" / "2").rglob("*"):
         if p.is_file() and p.stat().st_size > 0:
             p.write_bytes(b"\0garbage")
-    foreign = _tiny_run(root / "foreign", small_images, lr_g=1e-4)
-    shutil.rmtree(foreign / "checkpoints" / "2")
-    shutil.copytree(plain / "checkpoints" / "2", foreign / "checkpoints" / "2")
+    foreign = root / "foreign"  # a run folder whose config says lr_g=1e-4 around a checkpoint written with 2e-4
+    shutil.copytree(plain, foreign)
+    config = json.loads((foreign / "config.json").read_text())
+    assert config["lr_g"] != 1e-4
+    (foreign / "config.json").write_text(json.dumps({**config, "lr_g": 1e-4}))
     models = root / "models"
     models.mkdir()
     pretrained.export(cond, models / "good", log=lambda line: None)
