@@ -64,6 +64,9 @@ class Config:
     # Augmentation (jaxgan/augment.py): "flip" mirrors real images; "color", "translation", "cutout" (DiffAugment)
     # transform every image D sees, real and fake, in both updates. "" : none.
     augment: str = ""
+    # Spatially mixed labels (jaxgan/classmap.py): the probability that a real image gets a box of cells from
+    # another image (CutMix) with a per-cell class map, and a fake the same kind of map (0: off; mixable models).
+    spatial_mix: float = 0.0
     # The coursework's training tips.
     pretrain_d_steps: int = 0  # steps of D-only training against a fixed G before G starts
     balance: bool = False  # keep D and G at similar skill using D's accuracy on fakes
@@ -208,6 +211,10 @@ def _validate(c: Config):
     _check(c.nan_policy in NAN_POLICIES, "nan_policy", f"must be one of {', '.join(NAN_POLICIES)}", c.nan_policy)
     _check(c.max_rollbacks >= 0, "max_rollbacks", "must not be negative", c.max_rollbacks)
     _check(0 < c.rollback_lr_factor < 1, "rollback_lr_factor", "must be in (0, 1)", c.rollback_lr_factor)
+    _check(0 <= c.spatial_mix < 1, "spatial_mix", "must be in [0, 1)", c.spatial_mix)
+    _check(c.spatial_mix == 0 or models.is_mixable(c.model), "spatial_mix",
+           f"needs a model whose generator takes class maps ({', '.join(models.mixable_names())}), not {c.model}",
+           c.spatial_mix)
     for key in ("r1_gamma", "gp_weight", "lecam_weight"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",

@@ -13,7 +13,9 @@ One step, written per device (pmap semantics, see parallel.py):
    `stop_gradient`: G's loss cannot change D. The gradient flows back into G through the VJP kept in 2 (the
    PyTorch DCGAN recipe: one generator forward serves both updates).
 4. The EMA generator follows G (`ema_update`).
-With `lecam_weight`, D's loss adds the LeCam penalty and the anchors it uses follow every D update (in the state).
+With `spatial_mix`, the real batch is CutMix-ed and every label is a per-cell class map (`classmap`), the fakes'
+maps drawn by the same law. With `lecam_weight`, D's loss adds the LeCam penalty and the anchors it uses follow
+every D update (in the state).
 Gradients and batch norm statistics are averaged over the device axis. The coursework's tips are options:
 `pretrain_d_steps` (D alone while G is held fixed) and `balance` (skip D's updates when it wins too easily, add one
 when it loses), read from D's smoothed accuracy on fakes; what the control did is in the metrics.
@@ -32,13 +34,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxgan import augment, data, losses, models, parallel
+from jaxgan import augment, classmap, data, losses, models, parallel
 from jaxgan.config import Config
 from jaxgan.state import EMAState, GANState, NetState, optimizers
 
 AXIS = parallel.AXIS
 # Purposes of the keys folded from a step's key.
-KEY_Z, KEY_Y, KEY_DEVICE, KEY_AUGMENT = 0, 1, 2, 3
+KEY_Z, KEY_Y, KEY_DEVICE, KEY_AUGMENT, KEY_MIX = 0, 1, 2, 3, 4
 # Purposes folded into the augmentation key: per image of the global batch, for each place images are augmented.
 AUG_FLIP, AUG_D_REAL, AUG_D_FAKE, AUG_G_FAKE = 0, 1, 2, 3
 BALANCE_SMOOTHING = 0.9
@@ -341,9 +343,9 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
       phases: ("d", "g"), or one of them to hold the other network still (tests).
       state: the replicated state.
       images: uint8 real images (n_dis, b, 32, 32, 3), this device's shard.
-      labels: their labels, int32 (n_dis, b).
+      labels: their labels, int32 (n_dis, b), or class maps (n_dis, b, GRID, GRID, C) with `spatial_mix`.
       z: latents (n_dis, b, z_dim) of this shard.
-      y_fake: the fakes' labels (n_dis, b).
+      y_fake: the fakes' labels (n_dis, b), or class maps like `labels`.
       key: the step's device key base (fold_in of the step key); folded with the device index here.
       aug_key: the step's augmentation key (replicated: images are keyed by their global index).
 
@@ -354,6 +356,8 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
     real = data.to_float(images)
     if "flip" in nets.augmentation:
         real = jnp.stack([augment_seen(("flip",), aug_key, AUG_FLIP, i, real[i]) for i in range(cfg.n_dis)])
+        if labels.ndim > 2:  # class maps mirror with their images (same keys, same coin)
+            labels = jnp.stack([augment_seen(("flip",), aug_key, AUG_FLIP, i, labels[i]) for i in range(cfg.n_dis)])
     dev_key = jax.random.fold_in(key, jax.lax.axis_index(AXIS))  # dropout and penalties differ per device
     pretraining = state.step < cfg.pretrain_d_steps
     n_updates = d_updates_this_step(cfg, state.d_fake_acc, pretraining)
@@ -406,7 +410,13 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
         shape = (cfg.n_dis, cfg.batch_size)
         z = jax.random.normal(jax.random.fold_in(key, KEY_Z), shape + (cfg.z_dim,))
         y_fake = jax.random.randint(jax.random.fold_in(key, KEY_Y), shape, 0, max(cfg.num_classes, 1))
-        return sharded(state, batch["image"], batch["label"], z, y_fake, jax.random.fold_in(key, KEY_DEVICE),
+        images, labels = batch["image"], batch["label"]
+        if cfg.spatial_mix:  # on the global batch: the same composites on any number of devices
+            mix_key = jax.random.fold_in(key, KEY_MIX)
+            images, labels = classmap.cutmix(jax.random.fold_in(mix_key, 0), images, labels, cfg.num_classes,
+                                             cfg.spatial_mix)
+            y_fake = classmap.random_maps(jax.random.fold_in(mix_key, 1), y_fake, cfg.num_classes, cfg.spatial_mix)
+        return sharded(state, images, labels, z, y_fake, jax.random.fold_in(key, KEY_DEVICE),
                        jax.random.fold_in(key, KEY_AUGMENT))
 
     if max_traces is not None:

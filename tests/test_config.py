@@ -39,6 +39,8 @@ def test_overrides_are_typed():
     (["compute_dtype=float16"], "compute_dtype"),
     (["lecam_weight=-0.3"], "lecam_weight"),
     (["lecam_decay=1"], "lecam_decay"),
+    (["spatial_mix=1"], "spatial_mix"),
+    (["spatial_mix=0.5"], "spatial_mix"),  # dcgan's generator takes no class maps
 ])
 def test_bad_keys_and_values_name_the_key(override, key):
     with pytest.raises(UserError, match=f"'{key}'"):

@@ -67,9 +67,11 @@ def test_eight_devices_match_one_device_sngan_hinge_n_dis_2_lecam():
     assert r["max_diff"] < 1e-3, r
 
 
-def test_eight_devices_match_one_device_with_augmentation():
-    """Each image's augmentation is keyed by its index in the global batch, not by its device."""
-    r = run_on_8_devices({"batch_size": 32, "augment": "flip,color,translation,cutout"})
+def test_eight_devices_match_one_device_with_augmentation_and_spatial_mix():
+    """Each image's augmentation is keyed by its index in the global batch, not by its device, and CutMix pairs
+    images across the global batch (a box may come from another device's shard)."""
+    r = run_on_8_devices({"model": "cdcgan", "num_classes": 10, "batch_size": 32,
+                          "augment": "flip,color,translation,cutout", "spatial_mix": 0.5})
     assert r["max_diff"] < 1e-5, r
 
 

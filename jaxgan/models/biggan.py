@@ -8,7 +8,11 @@ embedding e (BigGAN's shared embedding + skip-z). The class input is a set of mi
 e = weights @ table, so a label is its one-hot row (exactly the table row) and any mixture of classes — horse 0.6 +
 bird 0.4, or horse in the coarse blocks and bird in the fine ones — is a valid input.
 
-    G(z, y)       y: int labels (B,), mixture weights (B, C), or per-block weights (B, LEVELS, C)
+    G(z, y)       y: int labels (B,), mixture weights (B, C), per-block weights (B, LEVELS, C),
+                     or class maps (B, H, W, C): one mixture per cell of the first block's grid (jaxgan.classmap)
+
+A class map conditions every batch norm per pixel: the cell's gain and offset, spread over the cell's pixels at
+each resolution (the linear maps commute with that nearest-neighbour spreading, so they are computed per cell).
 """
 from __future__ import annotations
 
@@ -25,21 +29,25 @@ LEVELS = 3  # one class mixture per up-block: 4->8 (coarse layout), 8->16, 16->3
 
 
 def class_weights(y, num_classes: int) -> jax.Array:
-    """Labels or mixtures -> float32 (B, LEVELS, num_classes) mixture weights, one row per up-block."""
+    """Labels or mixtures -> float32 (B, LEVELS, num_classes) mixture weights, one row per up-block; class maps
+    (B, H, W, num_classes) are returned as float32 maps."""
     y = jnp.asarray(y)
     if jnp.issubdtype(y.dtype, jnp.integer):
         y = jax.nn.one_hot(y, num_classes, dtype=jnp.float32)
     y = y.astype(jnp.float32)
     if y.ndim == 2:
         y = jnp.broadcast_to(y[:, None, :], (y.shape[0], LEVELS, num_classes))
+    if y.ndim == 4 and y.shape[-1] == num_classes:
+        return y
     if y.shape[1:] != (LEVELS, num_classes):
-        raise ValueError(f"class input of shape {y.shape}: expected (B,), (B, {num_classes}) or "
-                         f"(B, {LEVELS}, {num_classes})")
+        raise ValueError(f"class input of shape {y.shape}: expected (B,), (B, {num_classes}), "
+                         f"(B, {LEVELS}, {num_classes}) or a class map (B, H, W, {num_classes})")
     return y
 
 
 class ConditionalBatchNorm(nn.Module):
-    """Batch norm whose scale and offset are linear functions of a conditioning vector (per image)."""
+    """Batch norm whose scale and offset are linear functions of a conditioning vector: one per image (B, D), or
+    one per cell of a grid (B, h, w, D), spread over the feature map's pixels (its side a multiple of h)."""
 
     axis_name: str | None = None
 
@@ -50,7 +58,10 @@ class ConditionalBatchNorm(nn.Module):
         c = x.shape[-1]
         gain = 1.0 + nn.Dense(c, use_bias=False, kernel_init=nn.initializers.zeros, name="gain")(cond)
         offset = nn.Dense(c, use_bias=False, kernel_init=nn.initializers.zeros, name="offset")(cond)
-        return x * gain[:, None, None, :] + offset[:, None, None, :]
+        if cond.ndim == 2:
+            return x * gain[:, None, None, :] + offset[:, None, None, :]
+        factor = x.shape[1] // cond.shape[1]
+        return x * upsample_nearest(gain, factor) + upsample_nearest(offset, factor)
 
 
 class GBlock(nn.Module):
@@ -68,11 +79,16 @@ class GBlock(nn.Module):
 
 def level_conditions(module: nn.Module, z, y) -> list[jax.Array]:
     """[z, mixture @ shared table] for each of the LEVELS blocks of a conditional generator `module` (which has
-    num_classes and embed_dim); creates the module's `class_embedding` table."""
+    num_classes and embed_dim); creates the module's `class_embedding` table. A class map gives every level the
+    same per-cell conditions (B, H, W, z_dim + embed_dim)."""
     if not module.num_classes or y is None:
         raise ValueError(f"{type(module).__name__} is class-conditional: give num_classes > 0 and labels y")
     weights = class_weights(y, module.num_classes).astype(z.dtype)  # bfloat16 compute stays bfloat16 (float32: as is)
     table = module.param("class_embedding", nn.initializers.normal(1.0), (module.num_classes, module.embed_dim))
+    if weights.ndim == 4:
+        cells = weights.shape[:3]
+        cond = jnp.concatenate([jnp.broadcast_to(z[:, None, None, :], cells + z.shape[-1:]), weights @ table], -1)
+        return [cond] * LEVELS
     return [jnp.concatenate([z, weights[:, level] @ table], axis=-1) for level in range(LEVELS)]
 
 

@@ -32,13 +32,29 @@ def with_class_embedding(z, y, num_classes):
 
 
 def logit_head(h, y, num_classes, dropout, train, linear=None):
-    """Features (N, d) -> one logit each: dropout, a linear layer (`linear`, default `nn.Dense(1)`), and for
-    conditional models the projection term <embed(y), h> (Miyato & Koyama 2018)."""
-    h = nn.Dropout(dropout, deterministic=not train or dropout == 0)(h)
+    """Features -> one logit each: dropout, a linear layer (`linear`, default `nn.Dense(1)`), and for conditional
+    models the projection term <embed(y), h> (Miyato & Koyama 2018).
+
+    `h` is (N, d), or a (N, H, W, K) feature map read flattened. `y` is int labels (N,) or class maps
+    (N, H', W', C) (`jaxgan.classmap`): with a feature map of the map's grid, each cell's features are projected
+    on that cell's class embedding (the flattened embedding has one part per cell, so a map whose cells all hold
+    one label gives exactly that label's term); with pooled features, on the map's mean over its cells.
+    """
+    h_map = h if h.ndim == 4 else None
+    h = nn.Dropout(dropout, deterministic=not train or dropout == 0)(h.reshape(h.shape[0], -1))
     logit = (linear or nn.Dense(1))(h)[:, 0]
     if not num_classes:
         return logit
-    return logit + jnp.sum(nn.Embed(num_classes, h.shape[-1], name="class_projection")(y) * h, axis=-1)
+    embed = nn.Embed(num_classes, h.shape[-1], name="class_projection")
+    if jnp.issubdtype(jnp.asarray(y).dtype, jnp.integer):
+        return logit + jnp.sum(embed(y) * h, axis=-1)
+    table = embed(jnp.arange(num_classes))  # (C, d)
+    if h_map is not None and h_map.shape[1:3] == y.shape[1:3]:
+        per_cell = table.reshape((num_classes,) + h_map.shape[1:])  # (C, H, W, K), as h is flattened
+        projection = jnp.einsum("nijc,cijk->nijk", y.astype(h.dtype), per_cell).reshape(h.shape)
+    else:
+        projection = jnp.mean(y.astype(h.dtype), axis=(1, 2)) @ table
+    return logit + jnp.sum(projection * h, axis=-1)
 
 
 class Generator(GeneratorModule):
@@ -64,7 +80,7 @@ class Discriminator(DiscriminatorModule):
         for features in (2 * self.width, 4 * self.width):
             x = nn.Conv(features, (4, 4), (2, 2), padding=1, use_bias=False)(x)
             x = nn.leaky_relu(batch_norm(self.axis_name, train)(x), 0.2)
-        return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train)
+        return logit_head(x, y, self.num_classes, self.dropout, train)
 
 
 class SNDiscriminator(DiscriminatorModule):
@@ -76,7 +92,7 @@ class SNDiscriminator(DiscriminatorModule):
     def __call__(self, x, y=None, train: bool = True):
         for features in (self.width, 2 * self.width, 4 * self.width):
             x = nn.leaky_relu(SNConv(features, (4, 4), (2, 2), padding=1)(x, train), 0.1)
-        return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train,
+        return logit_head(x, y, self.num_classes, self.dropout, train,
                           linear=lambda h: SNDense(1)(h, train))
 
 
@@ -104,7 +120,7 @@ class TutorialDiscriminator(DiscriminatorModule):
         x = nn.leaky_relu(nn.Conv(self.width, (3, 3))(x), 0.2)
         for features in (2 * self.width, 2 * self.width, 4 * self.width):
             x = nn.leaky_relu(nn.Conv(features, (3, 3), (2, 2))(x), 0.2)
-        return logit_head(x.reshape(x.shape[0], -1), y, self.num_classes, self.dropout, train)
+        return logit_head(x, y, self.num_classes, self.dropout, train)
 
 
 register("dcgan", Generator, Discriminator)

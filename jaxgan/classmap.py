@@ -1,0 +1,129 @@
+"""Spatially mixed labels: CutMix of real images with per-cell class maps, and matching maps for the fakes.
+
+    images, maps = classmap.cutmix(key, images, labels, num_classes, prob)    # real batch (..., B, 32, 32, 3)
+    fake_maps = classmap.random_maps(key, labels, num_classes, prob)          # the fakes' labels, same law
+
+A class map gives each cell of a `GRID` x `GRID` grid over the image (8x8 pixels each for 32x32) its own class
+weights: float (N, GRID, GRID, C), each cell summing to one. A plain label is the map with its one-hot row in every
+cell. With `config.spatial_mix = p`, each real image is, with probability p, pasted over inside a random box of
+whole cells (1 to GRID - 1 cells a side) by the box of the next image of the global batch (CutMix, Yun et al. 2019),
+and its map says which class each cell came from. The fakes' maps follow the same law with their own random
+classes, so G is asked for exactly the kind of composite D sees real examples of: a model trained this way can be
+asked for "horse everywhere but bird above the back" (the principled version of a spatial Pegasus). The cells
+match the 4x4 features of the DCGAN-sized discriminators, whose projection term reads each cell's own class, and
+the 4x4 first block of the DCGAN generator, whose conditional batch norms read them upsampled.
+
+Everything here acts on the global batch before it is split over devices, with one key per step and purpose, so
+the result does not depend on the device count. DiffAugment's translation (up to half a cell) and cutout act on
+images only, alike for real and fake.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+GRID = 4  # cells a side: the discriminator's last feature map and the generator's first block are 4x4
+
+
+def one_hot_maps(labels: jax.Array, num_classes: int) -> jax.Array:
+    """Plain labels as class maps: every cell holds the label's one-hot row.
+
+    Args:
+      labels: int labels (..., N).
+      num_classes: C.
+
+    Returns:
+      float32 (..., N, GRID, GRID, C).
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> one_hot_maps(jnp.array([2]), 3)[0, 3, 1].tolist()
+      [0.0, 0.0, 1.0]
+    """
+    hot = jax.nn.one_hot(labels, num_classes, dtype=jnp.float32)
+    return jnp.broadcast_to(hot[..., None, None, :], labels.shape + (GRID, GRID, num_classes))
+
+
+def random_boxes(key: jax.Array, shape: tuple[int, ...], prob: float) -> jax.Array:
+    """Boxes of whole cells, one per image with probability `prob` (else none).
+
+    Args:
+      key: a PRNG key, used once.
+      shape: the leading shape (..., N) of the batch.
+      prob: probability that an image gets a box.
+
+    Returns:
+      bool (..., N, GRID, GRID): True inside the box; a box is 1 to GRID - 1 cells high and wide, anywhere.
+    """
+    k_on, k_h, k_w, k_top, k_left = jax.random.split(key, 5)
+    on = jax.random.bernoulli(k_on, prob, shape)
+    h = jax.random.randint(k_h, shape, 1, GRID)
+    w = jax.random.randint(k_w, shape, 1, GRID)
+    top = (jax.random.uniform(k_top, shape) * (GRID - h + 1)).astype(jnp.int32)  # uniform in 0..GRID - h
+    left = (jax.random.uniform(k_left, shape) * (GRID - w + 1)).astype(jnp.int32)
+    cells = jnp.arange(GRID)
+    rows = (cells >= top[..., None]) & (cells < (top + h)[..., None])
+    cols = (cells >= left[..., None]) & (cells < (left + w)[..., None])
+    return on[..., None, None] & rows[..., :, None] & cols[..., None, :]
+
+
+def box_pixels(boxes: jax.Array, size: int) -> jax.Array:
+    """Boxes of cells (..., GRID, GRID) as pixel masks (..., size, size).
+
+    Args:
+      boxes: bool, True inside the box (`random_boxes`).
+      size: the pixel side, a multiple of GRID.
+
+    Returns:
+      bool (..., size, size).
+    """
+    factor = size // GRID
+    return jnp.repeat(jnp.repeat(boxes, factor, axis=-2), factor, axis=-1)
+
+
+def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: int, prob: float
+           ) -> tuple[jax.Array, jax.Array]:
+    """CutMix of a real batch with the next image of the batch (cyclically), and the class maps it makes.
+
+    Args:
+      key: a PRNG key, used once.
+      images: images (..., N, S, S, 3), any dtype (uint8 as the pipeline gives them).
+      labels: int labels (..., N).
+      num_classes: C.
+      prob: probability that an image gets a box from its neighbour.
+
+    Returns:
+      (images of the same shape and dtype, float32 class maps (..., N, GRID, GRID, C)).
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> x = jnp.stack([jnp.zeros((32, 32, 3)), jnp.ones((32, 32, 3))])
+      >>> mixed, maps = cutmix(jax.random.key(0), x, jnp.array([0, 1]), 2, prob=1.0)
+      >>> bool((mixed[0] == 1).any()), float(maps[0, ..., 1].sum()) > 0   # image 0 got a box of image 1
+      (True, True)
+    """
+    boxes = random_boxes(key, labels.shape, prob)
+    other_images = jnp.roll(images, -1, axis=labels.ndim - 1)
+    other_labels = jnp.roll(labels, -1, axis=-1)
+    pixels = box_pixels(boxes, images.shape[-2])[..., None]
+    mixed = jnp.where(pixels, other_images, images)
+    maps = jnp.where(boxes[..., None], one_hot_maps(other_labels, num_classes), one_hot_maps(labels, num_classes))
+    return mixed, maps
+
+
+def random_maps(key: jax.Array, labels: jax.Array, num_classes: int, prob: float) -> jax.Array:
+    """Class maps for generated images, by `cutmix`'s law: with probability `prob` a box of another random class.
+
+    Args:
+      key: a PRNG key, used once.
+      labels: int labels (..., N), the class outside the box.
+      num_classes: C.
+      prob: probability that an image gets a box.
+
+    Returns:
+      float32 (..., N, GRID, GRID, C).
+    """
+    k_box, k_other = jax.random.split(key)
+    boxes = random_boxes(k_box, labels.shape, prob)
+    other = jax.random.randint(k_other, labels.shape, 0, num_classes)
+    return jnp.where(boxes[..., None], one_hot_maps(other, num_classes), one_hot_maps(labels, num_classes))

@@ -1,0 +1,123 @@
+"""Spatially mixed labels: CutMix puts each cell's pixels where its map says, the models read maps as labels."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxgan
+from jaxgan import augment, classmap, models, state as state_lib
+from tests.conftest import tiny_config
+
+N = 64
+
+
+def numbered_images(n=N):
+    """Image i is the constant i, so every pixel tells which image it came from."""
+    return jnp.broadcast_to(jnp.arange(n, dtype=jnp.uint8)[:, None, None, None], (n, 32, 32, 3))
+
+
+def source_per_cell(images):
+    step = 32 // classmap.GRID
+    return np.asarray(images)[..., ::step, ::step, 0].astype(int)
+
+
+def test_each_cell_holds_the_class_of_the_image_its_pixels_came_from():
+    labels = jnp.arange(N) % 4
+    mixed, maps = classmap.cutmix(jax.random.key(3), numbered_images()[None], labels[None], 4, prob=0.5)
+    assert mixed.shape == (1, N, 32, 32, 3) and mixed.dtype == jnp.uint8 and maps.shape == (1, N, 4, 4, 4)
+    source = source_per_cell(mixed[0])
+    np.testing.assert_array_equal(np.asarray(labels)[source], np.asarray(maps[0]).argmax(-1))
+    np.testing.assert_allclose(np.asarray(maps).sum(-1), 1.0)
+    # Whole cells only: every pixel of a cell comes from the same image.
+    np.testing.assert_array_equal(np.repeat(np.repeat(source, 8, 1), 8, 2), np.asarray(mixed[0, ..., 0]))
+    pasted = (source != np.arange(N)[:, None, None]).any((1, 2))
+    assert 0.25 < pasted.mean() < 0.75  # about half the images got a box...
+    assert (source[pasted] == (np.arange(N)[pasted] + 1)[:, None, None] % N).any((1, 2)).all()  # ...of the next one
+
+
+def test_no_mixing_gives_the_images_and_one_hot_maps():
+    labels = jnp.arange(N) % 4
+    mixed, maps = classmap.cutmix(jax.random.key(0), numbered_images(), labels, 4, prob=0.0)
+    np.testing.assert_array_equal(mixed, numbered_images())
+    np.testing.assert_array_equal(maps, classmap.one_hot_maps(labels, 4))
+
+
+def test_boxes_are_one_to_three_cells_a_side_anywhere():
+    boxes = np.asarray(classmap.random_boxes(jax.random.key(0), (4000,), 0.5))
+    on = boxes.any((1, 2))
+    assert 0.45 < on.mean() < 0.55
+    heights, widths = boxes[on].any(2).sum(1), boxes[on].any(1).sum(1)
+    assert set(heights) == set(widths) == {1, 2, 3}
+    assert (boxes[on].sum((1, 2)) == heights * widths).all()  # rectangles
+    assert boxes[on].any(0).all()  # every cell is covered by some box
+
+
+def test_random_maps_follow_the_same_law_with_random_classes():
+    labels = jnp.zeros((2000,), jnp.int32)
+    maps = np.asarray(classmap.random_maps(jax.random.key(1), labels, 4, prob=0.5))
+    boxed = (maps.argmax(-1) != 0).any((1, 2))
+    assert 0.3 < boxed.mean() < 0.5  # half get a box, a quarter of those of their own class
+    assert set(np.unique(maps.argmax(-1))) == {0, 1, 2, 3}
+
+
+def test_a_flip_mirrors_a_map_with_its_image():
+    """The step flips real images and their maps with the same per-image keys: they stay aligned."""
+    labels = jnp.arange(N) % 4
+    mixed, maps = classmap.cutmix(jax.random.key(3), numbered_images(), labels, 4, prob=1.0)
+    keys = jax.random.split(jax.random.key(5), N)
+    flipped = augment.apply("flip", mixed.astype(jnp.float32), keys)
+    flipped_maps = augment.apply("flip", maps, keys)
+    assert not np.array_equal(flipped, mixed.astype(jnp.float32))
+    np.testing.assert_array_equal(np.asarray(labels)[source_per_cell(flipped)], np.asarray(flipped_maps).argmax(-1))
+
+
+@pytest.fixture(scope="module")
+def cdcgan():
+    cfg = jaxgan.Config(model="cdcgan", g_width=16, d_width=16, z_dim=16, num_classes=4, classes=(
+        "airplane", "bird", "deer", "horse"))
+    g, d = models.build(cfg)
+    st = state_lib.create(cfg)
+    # The class-dependent weights start at zero: give every weight some noise so the class matters.
+    noisy = lambda tree, k: jax.tree.map(lambda p: p + 0.1 * jax.random.normal(jax.random.key(k), p.shape), tree)
+    return (lambda z, y: g.apply({"params": noisy(st.g.params, 1), **st.g.stats}, z, y, train=False),
+            lambda x, y: d.apply({"params": noisy(st.d.params, 2), **st.d.stats}, x, y, train=False))
+
+
+def test_a_map_of_one_class_is_that_label(cdcgan):
+    g, d = cdcgan
+    z = jax.random.normal(jax.random.key(0), (4, 16))
+    y = jnp.array([3, 1, 0, 2])
+    images = g(z, y)
+    np.testing.assert_allclose(g(z, classmap.one_hot_maps(y, 4)), images, atol=1e-4)  # float32 rounding
+    np.testing.assert_allclose(d(images, classmap.one_hot_maps(y, 4)), d(images, y), rtol=1e-5, atol=1e-5)
+
+
+def test_a_box_of_another_class_changes_g_most_in_its_cells_and_d_through_its_cells(cdcgan):
+    g, d = cdcgan
+    z = jax.random.normal(jax.random.key(0), (8, 16))
+    horse = classmap.one_hot_maps(jnp.full((8,), 3), 4)
+    winged = horse.at[:, 0, 1:3].set(jax.nn.one_hot(1, 4))  # bird in the two middle cells of the top row
+    change = np.abs(np.asarray(g(z, winged) - g(z, horse))).mean((0, 3))
+    assert change[:8, 8:24].mean() > 2 * change[16:, :].mean()  # the top-middle pixels change most
+    x = g(z, horse)
+    assert not np.allclose(d(x, winged), d(x, horse))
+    # D's projection reads each cell's class where it is: the same box elsewhere reads differently, and the terms
+    # of disjoint boxes add up.
+    at = lambda cells: horse.at[:, cells[0], cells[1]].set(jax.nn.one_hot(1, 4))
+    left, right = d(x, at((0, 1))) - d(x, horse), d(x, at((0, 2))) - d(x, horse)
+    assert not np.allclose(left, right, atol=1e-3)
+    np.testing.assert_allclose(d(x, winged) - d(x, horse), left + right, rtol=1e-4, atol=1e-4)
+
+
+def test_the_step_trains_on_spatially_mixed_labels_deterministically(small_images):
+    from tests.test_step import run
+
+    cfg = tiny_config(model="cdcgan", num_classes=10, spatial_mix=0.5, augment="flip", loss="hinge")
+    a, metrics = run(cfg, *small_images, 2, max_traces=1)
+    b, _ = run(cfg, *small_images, 2)
+    np.testing.assert_array_equal(jax.device_get(a.g.params["Dense_0"]["kernel"]),
+                                  jax.device_get(b.g.params["Dense_0"]["kernel"]))
+    plain, _ = run(cfg.replace(spatial_mix=0.0), *small_images, 2)
+    projection = lambda st: np.asarray(jax.device_get(st.d.params["class_projection"]["embedding"]))
+    assert not np.array_equal(projection(a), projection(plain))  # D saw other labels
+    assert all(np.isfinite(float(m["d_loss"])) for m in metrics)
