@@ -1,6 +1,7 @@
 """The `jaxgan` command line.
 
-    jaxgan train EXPERIMENT --workdir DIR [--steps N] [--time-limit MINUTES] [--data-dir DIR] [--set key=value ...]
+    jaxgan train EXPERIMENT --workdir DIR [--steps N] [--time-limit MINUTES] [--data-dir DIR] [--init-from RUN]
+                 [--set key=value ...]
                  [--coordinator HOST:PORT --num-processes N --process-id I | --distributed auto]
     jaxgan sample (--workdir DIR | --pretrained NAME) [--n 64] [--seed 0] [--first I] [--mix horse=0.7,bird=0.3]
                   [--truncation T] --out FILE.png|FILE.npz
@@ -72,7 +73,8 @@ def _cmd_train(args):
         overrides["steps"] = args.steps
     cfg = config.load_experiment(args.experiment, overrides)
     workdir = pathlib.Path(args.workdir)
-    state = train.train(cfg, workdir, data_dir=args.data_dir, progress=not args.quiet, time_limit=limit)
+    state = train.train(cfg, workdir, data_dir=args.data_dir, progress=not args.quiet, time_limit=limit,
+                        init_from=args.init_from)
     if distributed.is_primary():
         _end_of_slice(cfg, workdir, int(state.step), args.time_limit)
 
@@ -348,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "bundle in WORKDIR/candidate; the same command resumes")
     t.add_argument("--data-dir", default=None,
                    help="tensorflow-datasets folder holding cifar10 (default: $TFDS_DATA_DIR, else tfds' default)")
+    t.add_argument("--init-from", default=None, metavar="RUN",
+                   help="start a new run from another run folder's latest state (same model, z_dim and classes; "
+                        "other keys may differ); ignored once WORKDIR has checkpoints")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     dist = t.add_argument_group("distributed (jaxgan.distributed; also $JAXGAN_COORDINATOR, "
@@ -376,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the latest checkpoint, or the one of lowest FID-C (runs trained with eval_every)")
     s.add_argument("--mix", default=None, metavar="CLASS=W,...",
                    help="class mixture for every sample, e.g. horse=0.6,bird=0.4; '|' between 3 mixtures sets "
-                        "the generator's blocks coarse to fine (biggan, cdcgan)")
+                        "the generator's blocks coarse to fine (biggan, cdcgan); '; MIX@ROWS,COLS' regions make a "
+                        "class map of 4x4 cells, e.g. 'horse=1; bird=1@0,1-2' (models trained with spatial_mix)")
     s.add_argument("--truncation", type=float, default=None, help="cut latents to [-t, t]")
     s.set_defaults(run=_cmd_sample)
 

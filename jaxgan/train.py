@@ -60,7 +60,7 @@ def _format(m: dict, images_per_s: float | None) -> str:
 
 
 def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None,
-          time_limit: float | None = None) -> state_lib.GANState:
+          time_limit: float | None = None, init_from=None) -> state_lib.GANState:
     """Trains `cfg` into the run folder `workdir`, resuming from its latest checkpoint.
 
     Args:
@@ -71,6 +71,8 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None,
       mesh: the data-parallel mesh (default: every device of every process).
       time_limit: wall-clock seconds (from this call) after which training stops with a checkpoint of the step it
         reached, to be resumed by the next call; None: no limit.
+      init_from: another run folder whose latest state a *new* run starts from (`state_from_run`: fine-tuning
+        under a changed recipe); ignored once `workdir` has checkpoints of its own, so the same call resumes.
 
     Returns:
       The final `GANState` (on the mesh); its `step` is below `cfg.steps` when the time limit ended training.
@@ -87,12 +89,14 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None,
     mesh = mesh or parallel.make_mesh()
     parallel.check_batch_divides(cfg.batch_size, mesh)
     distributed.agree("config", json.dumps(cfg.to_dict(), sort_keys=True))
+    if init_from is not None:  # a wrong source fails before anything is written
+        check_source_run(cfg, init_from)
     images, labels = load_train_data(cfg, data_dir)  # missing data fails before anything is written
     # The run has one lock, held by process 0; the other processes go on only once it is taken.
     lock = run.TrainerLock(workdir, log=lambda line: print(line, file=sys.stderr))
     distributed.primary_first(lock.__enter__, "lock the run folder")
     try:
-        return _train(cfg, workdir, images, labels, data_dir, progress, mesh, deadline)
+        return _train(cfg, workdir, images, labels, data_dir, progress, mesh, deadline, init_from)
     finally:
         if distributed.is_primary():
             lock.__exit__(None, None, None)
@@ -129,7 +133,46 @@ def check_time_limit(value, name: str = "time_limit", unit: str = "seconds") -> 
 _now = time.monotonic
 
 
-def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh, deadline) -> state_lib.GANState:
+# What gives a state's latents and labels their meaning: a run started from another run's state must share them.
+MEANING_KEYS = ("model", "z_dim", "num_classes", "classes")
+
+
+def check_source_run(cfg: Config, source) -> Config:
+    """Checks that a new run of `cfg` may start from run folder `source`'s state (`train(init_from=...)`).
+
+    The two configs may differ in anything that leaves the state's arrays as they are (learning rates, losses,
+    augmentation, `spatial_mix`, penalties that keep no state of their own...), never in `MEANING_KEYS`.
+
+    Args:
+      cfg: the new run's config.
+      source: a run folder.
+
+    Returns:
+      The source run's config.
+
+    Raises:
+      UserError: not a run folder, a differing meaning key, or a state whose arrays differ (naming the first).
+    """
+    source_cfg = run.load_config(source)
+    for key in MEANING_KEYS:
+        if getattr(source_cfg, key) != getattr(cfg, key):
+            raise UserError(f"cannot start from {source}: its {key} is {getattr(source_cfg, key)!r}, this run's "
+                            f"{getattr(cfg, key)!r}")
+    theirs = jax.tree_util.tree_flatten_with_path(state_lib.abstract(source_cfg))[0]
+    ours = jax.tree_util.tree_flatten_with_path(state_lib.abstract(cfg))[0]
+    if [p for p, _ in theirs] != [p for p, _ in ours]:
+        raise UserError(f"cannot start from {source}: its state holds other arrays than this config's (a key such "
+                        f"as lecam_weight or ema_decay switches a part on or off)")
+    for (path, a), (_, b) in zip(theirs, ours):
+        if (a.shape, a.dtype) != (b.shape, b.dtype):
+            raise UserError(f"cannot start from {source}: its state's {jax.tree_util.keystr(path)} is {a.dtype.name}"
+                            f"{list(a.shape)}, this config's {b.dtype.name}{list(b.shape)} (a key such as g_width "
+                            f"differs)")
+    return source_cfg
+
+
+def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh, deadline,
+           init_from=None) -> state_lib.GANState:
     from tqdm import tqdm
 
     primary = distributed.is_primary()
@@ -142,6 +185,11 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
     # later (its metrics lines are trimmed below and would be lost).
     distributed.primary_first(lambda: ckpt.discard_incomplete(None if state is None else int(state.step)),
                               "tidy the checkpoints folder")
+    if state is None and init_from is not None:
+        # The source's step count and training key go on, so its schedule of keys is never restarted.
+        state = run.load(init_from, mesh=mesh)[1]
+        if primary:
+            print(f"{workdir}: a new run, starting from {init_from} at its step {int(state.step)}")
     state = parallel.replicate(state_lib.create(cfg), mesh) if state is None else state
     start = int(state.step)
     if start >= cfg.steps:

@@ -343,3 +343,36 @@ def test_a_resumed_trainer_discards_what_a_killed_one_left_half_written(tmp_path
     (folder / "6.orbax-checkpoint-tmp").mkdir()
     train.train(cfg.replace(steps=6), tmp_path, progress=False)  # the loop does it on resume
     assert checkpoint.Checkpointer(folder).all_steps() == [2, 4, 6]
+
+
+def test_a_new_run_starts_from_another_runs_state_under_a_changed_recipe(tmp_path, fake_load):
+    source = train.train(tiny_config(steps=3, checkpoint_every=3), tmp_path / "a", progress=False)
+    changed = tiny_config(steps=3, checkpoint_every=3, lr_g=1e-4, augment="flip")  # the same arrays
+    started = train.train(changed, tmp_path / "b", progress=False, init_from=tmp_path / "a")
+    assert int(started.step) == 3  # the source's step count goes on: nothing left to do at steps=3
+    chex.assert_trees_all_equal(params(source), params(started))
+    on = train.train(changed.replace(steps=5), tmp_path / "b", progress=False, init_from=tmp_path / "a")
+    steps = [json.loads(l)["step"] for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert int(on.step) == 5 and steps == [4, 5]
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["lr_g"] == 1e-4
+    # Once the new run has checkpoints of its own it resumes from them, whatever the source does meanwhile.
+    train.train(tiny_config(steps=6, checkpoint_every=3), tmp_path / "a", progress=False)
+    resumed = train.train(changed.replace(steps=6), tmp_path / "b", progress=False, init_from=tmp_path / "a")
+    steps = [json.loads(l)["step"] for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert int(resumed.step) == 6 and steps == [4, 5, 6]
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"classes": ("horse", "bird")}, "its classes is"),
+    ({"z_dim": 8}, "its z_dim is 16"),
+    ({"g_width": 16}, r"its state's \.g\.params\['BatchNorm_0'\]\['bias'\] is float32\[32\], "
+                      r"this config's float32\[64\]"),
+    ({"loss": "hinge", "lecam_weight": 0.3}, "its state holds other arrays"),
+    ({"model": "sngan", "g_width": 16, "d_width": 16}, "its model is 'dcgan'")])
+def test_a_run_of_other_arrays_or_meaning_cannot_be_a_start(tmp_path, fake_load, change, says):
+    train.train(tiny_config(steps=2), tmp_path / "a", progress=False)
+    with pytest.raises(UserError, match=f"cannot start from {tmp_path / 'a'}: {says}"):
+        train.train(tiny_config(steps=4, **change), tmp_path / "b", progress=False, init_from=tmp_path / "a")
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(UserError, match="config.json"):
+        train.train(tiny_config(steps=4), tmp_path / "c", progress=False, init_from=tmp_path / "nowhere")
