@@ -4,8 +4,9 @@
 
 CIFAR-10 has horses, birds and airplanes but no winged horse, so the generator is asked for one: its class input is
 a mixture of the shared class embedding (mostly horse, some bird or airplane; per block too, horse for the coarse
-layout and bird for the fine detail). The search draws `budget` candidates over mixtures x truncations x latents
-and scores each one:
+layout and bird for the fine detail; and for a model trained with `spatial_mix`, class maps: horse everywhere but
+bird or airplane in `WING_REGIONS`, above the back). The search draws `budget` candidates over mixtures x
+truncations x latents and scores each one:
 
 - recognisability: the evaluator's class probabilities, p_horse^0.6 * p_wings^0.4 with p_wings = p_bird +
   p_airplane (a Pegasus is a horse first); a candidate must be classified horse, with p_wings >= MIN_WINGS;
@@ -51,6 +52,9 @@ MIN_WINGS = 0.1  # p_bird + p_airplane of an accepted Pegasus: clearly non-zero
 RECOGNISABILITY_POWERS = (0.6, 0.4)  # weights of p_horse and p_wings in the weighted geometric mean
 TRUNCATIONS = (None, 1.5, 1.0, 0.7)  # None: the untruncated normal
 HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
+# Class-map regions (rows, columns of jaxgan.classmap's 4x4 cells) where the search asks for wings, for models
+# trained with spatial_mix: the two middle cells of the top row, the whole top row, the 2x2 block above the middle.
+WING_REGIONS = ("0,1-2", "0,0-3", "0-1,1-2")
 MIN_BUDGET = 64
 PREFERENCES = ("none", "white")
 SCORES = ("whole", "part")  # what reads the wings: the whole image, or the band above the back (jaxgan.wings)
@@ -102,6 +106,8 @@ def mixtures(cfg: Config) -> list[str]:
     for wing in wing_classes:  # horse lays out the image, the wing class paints the detail
         out.append(f"{HORSE}=1|{HORSE}=0.7,{wing}=0.3|{wing}=1")
         out.append(f"{HORSE}=1|{HORSE}=1|{HORSE}=0.5,{wing}=0.5")
+    if cfg.spatial_mix:  # a model trained on class maps: horse everywhere, the wing class above the back
+        out += [f"{HORSE}=1; {wing}=1@{region}" for wing in wing_classes for region in WING_REGIONS]
     return out
 
 
@@ -422,7 +428,8 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
                log=print) -> dict:
     """The top 16 candidates refined by `wings.refine` (latent and per-level mixture), scored again and written
     apart from the search: refined.png (before | after, 4x, with the evaluator's and the judge's readings) and
-    refined.npz (latents, mixtures, images).
+    refined.npz (latents; per-level mixtures `mix` and class maps `map` in top order, `is_map` saying which each
+    candidate has; images).
 
     Args:
       out: the output folder.
@@ -439,6 +446,7 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
     Returns:
       pegasus.json's "refined": per image the scores after refinement (and the judge's verdicts), with the means.
     """
+    from jaxgan.classmap import GRID
     from jaxgan.models.biggan import LEVELS
 
     top = order[:TOP]
@@ -448,9 +456,20 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
     for i in top:
         m = sampling.parse_mix(records[i]["mix"], cfg)
         mix.append(np.broadcast_to(m, (LEVELS, m.shape[-1])) if m.ndim == 1 else m)
+    # Per-level mixtures (LEVELS, C) and class maps (GRID, GRID, C) are refined as two batches, each cell's or
+    # level's mixture on its own.
+    is_map = np.array([m.ndim == 3 for m in mix])
     start = time.perf_counter()
-    refined = wings.refine(cfg, state, evaluator, z, np.stack(mix).astype(np.float32), steps=steps)
-    images = refined["images"]
+    images = np.zeros((len(top), 32, 32, 3), np.uint8)
+    refined = {"z": np.zeros_like(z), "mix": np.zeros((0, LEVELS, cfg.num_classes), np.float32),
+               "map": np.zeros((0, GRID, GRID, cfg.num_classes), np.float32)}
+    for key, members in (("mix", ~is_map), ("map", is_map)):
+        if members.any():
+            part = wings.refine(cfg, state, evaluator, z[members],
+                                np.stack([m for m, keep in zip(mix, members) if keep]).astype(np.float32), steps=steps)
+            refined["z"][members], images[members], refined[key] = part["z"], part["images"], part["mix"]
+            # The objective is a mean over candidates: the groups' first and last values, weighted by their sizes.
+            refined["objective"] = refined.get("objective", 0) + part["objective"][[0, -1]] * members.mean()
     scores = score_images(cfg, state, images, evaluator, ref)
     verdicts = judge_verdicts(judge, images) if judge is not None else None
     originals = np.stack([sampling.sample(cfg, state, 1, seed=records[i]["seed"], first=records[i]["index"],
@@ -466,7 +485,8 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
             for r in range(0, len(top), 4)]
     _sheet(rows, 4, gaps=(1, 3, 5), captions=[caps[2 * r:2 * r + 8] for r in range(0, len(top), 4)],
            title=f"the top {len(top)}: as searched | after {steps} refinement steps").save(out / "refined.png")
-    np.savez(out / "refined.npz", z=refined["z"], mix=refined["mix"], images=images)
+    np.savez(out / "refined.npz", z=refined["z"], mix=refined["mix"], map=refined["map"], is_map=is_map,
+             images=images)
     entries = [{"from": {k: records[i][k] for k in ("seed", "index", "mix", "truncation")},
                 **{k: round(float(scores[k][n]), 5) for k in ("p_horse", "p_wings", "p_wings_upper", "spread",
                                                               "d_percentile", "uniqueness_pixel",
@@ -474,7 +494,7 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
                 "eligible": bool(scores["part_eligible"][n]),
                 "judge": verdicts["images"][n] if verdicts else None} for n, i in enumerate(top)]
     result = {"steps": steps, "weights": wings.REFINE_WEIGHTS, "seconds": round(time.perf_counter() - start, 1),
-              "objective_first_last": [float(refined["objective"][0]), float(refined["objective"][-1])],
+              "objective_first_last": [float(v) for v in refined["objective"]],
               "images": entries,
               "judge": None if verdicts is None else {k: verdicts[k] for k in ("horse_share", "mean_p_horse",
                                                                                "mean_p_wings", "top_classes")}}

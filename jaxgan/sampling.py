@@ -39,16 +39,60 @@ def parse_mix(text: str, cfg: Config) -> np.ndarray:
     """Class mixture weights from text, for generators that mix classes.
 
     Args:
-      text: "horse=0.6,bird=0.4", or LEVELS such mixtures separated by "|" for the generator's blocks, coarse to
-        fine ("horse=1|horse=0.5,bird=0.5|bird=1").
+      text: "horse=0.6,bird=0.4"; or LEVELS such mixtures separated by "|" for the generator's blocks, coarse to
+        fine ("horse=1|horse=0.5,bird=0.5|bird=1"); or a class map (`jaxgan.classmap`): a mixture for every cell,
+        then ";"-separated regions MIXTURE@ROWS,COLS whose cells take another one, rows and columns as I or I-J
+        (inclusive) of the GRID x GRID cells, top-left 0 ("horse=1; bird=1@0,1-2": bird in the two middle cells of
+        the top row). A model trained with `spatial_mix` has learnt to draw such maps.
       cfg: the run's config (its classes and model).
 
     Returns:
-      float32 weights over the model's classes: (C,), or (LEVELS, C) with "|".
+      float32 weights over the model's classes: (C,), (LEVELS, C) with "|", or (GRID, GRID, C) with ";".
 
     Raises:
-      UserError: an unconditional or non-mixing model, an unknown class, bad syntax, weights not summing to 1.
+      UserError: an unconditional or non-mixing model, an unknown class, bad syntax, weights not summing to 1,
+        a region outside the grid.
+
+    Example:
+      >>> import jaxgan
+      >>> cfg = jaxgan.Config(model="cdcgan", num_classes=2, classes=("bird", "horse"))
+      >>> m = parse_mix("horse=1; bird=1@0,1-2", cfg)
+      >>> m.shape, m[0, :, 0].tolist(), m[1, :, 1].tolist()
+      ((4, 4, 2), [0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 1.0])
     """
+    from jaxgan.classmap import GRID
+    from jaxgan.errors import UserError
+
+    base, *regions = [part.strip() for part in text.split(";")]
+    if not regions:
+        return _parse_mixture(text, cfg)
+    if "|" in text:
+        raise UserError(f"class map {text!r}: per-block mixtures ('|') and regions (';') do not combine")
+    out = np.broadcast_to(_parse_mixture(base, cfg), (GRID, GRID, cfg.num_classes)).copy()
+    for region in regions:
+        mix, at, cells = region.partition("@")
+        try:
+            if not at:
+                raise ValueError
+            rows, cols = (_cell_range(part, GRID) for part in cells.split(","))
+        except ValueError:
+            raise UserError(f"class map region {region!r}: write MIXTURE@ROWS,COLS with rows and columns as I or "
+                            f"I-J in 0..{GRID - 1}, e.g. bird=1@0,1-2") from None
+        out[rows, cols] = _parse_mixture(mix, cfg)
+    return out
+
+
+def _cell_range(text: str, grid: int) -> slice:
+    first, _, last = text.strip().partition("-")
+    first, last = int(first), int(last or first)
+    if not 0 <= first <= last < grid:
+        raise ValueError
+    return slice(first, last + 1)
+
+
+def _parse_mixture(text: str, cfg: Config) -> np.ndarray:
+    """One mixture, or LEVELS of them separated by "|" (see `parse_mix`)."""
+
     from jaxgan.config import CIFAR10_CLASSES
     from jaxgan.errors import UserError
     from jaxgan.models.biggan import LEVELS

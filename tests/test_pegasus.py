@@ -112,6 +112,12 @@ def test_mixtures_are_valid_and_need_horse_and_wings():
     assert len(mixes) == len(set(mixes)) > 10
     for m in mixes:
         sampling.parse_mix(m, cfg)  # every one sums to 1 and names known classes
+    assert not any(";" in m for m in mixes)  # class maps only for models trained on them
+    maps = [m for m in pegasus.mixtures(cfg.replace(spatial_mix=0.5)) if m not in mixes]
+    assert len(maps) == 2 * len(pegasus.WING_REGIONS)
+    for m in maps:
+        weights = sampling.parse_mix(m, cfg)
+        assert weights.shape == (4, 4, 4) and weights[3, :, FOUR.index("horse")].all()  # horse below the wings
     with pytest.raises(UserError, match="horse and on bird or airplane"):
         pegasus.mixtures(cfg.replace(classes=("cat", "dog", "horse"), num_classes=3))
     with pytest.raises(UserError, match="unconditional"):
@@ -187,3 +193,35 @@ def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_
         pegasus.run(workdir, tmp_path / "q", budget=76, reference=ref, score="wing")
     with pytest.raises(UserError, match="--refine must not be negative"):
         pegasus.run(workdir, tmp_path / "q", budget=76, reference=ref, refine_steps=-2)
+
+
+def test_a_model_trained_on_class_maps_is_searched_with_them_and_they_are_refined_apart(tmp_path, small_images,
+                                                                                         evaluator, capsys):
+    from jaxgan.metrics import reference
+
+    workdir = _tiny_run(tmp_path / "run", small_images, model="cdcgan", classes=FOUR, num_classes=4, loss="hinge",
+                        spatial_mix=0.5)
+    ref = reference.from_arrays(evaluator, *small_images)
+    cfg = run.load_config(workdir)
+    budget = len(pegasus.mixtures(cfg)) * len(pegasus.TRUNCATIONS) * 2
+    pegasus.run(workdir, tmp_path / "p", budget=budget, reference=ref, log=lambda line: None, refine_steps=2)
+    saved = json.loads((tmp_path / "p" / "pegasus.json").read_text())
+    maps = [c for c in saved["candidates"] if ";" in c["mix"]]
+    assert len(maps) == 2 * len(pegasus.WING_REGIONS) * len(pegasus.TRUNCATIONS) * 2
+    # A map candidate's command regenerates it exactly.
+    first = maps[0]
+    args = shlex.split(first["command"])[1:]
+    args[args.index("--out") + 1] = str(tmp_path / "again.npz")
+    assert cli.main(args) == 0
+    cfg, state = run.load(workdir)
+    direct, _ = sampling.sample(cfg, state, 1, seed=first["seed"], first=first["index"], truncation=first[
+        "truncation"], labels=sampling.parse_mix(first["mix"], cfg)[None])
+    with np.load(tmp_path / "again.npz") as f:
+        np.testing.assert_array_equal(f["images"], direct)
+    top_is_map = [";" in t["mix"] for t in saved["top"]]
+    with np.load(tmp_path / "p" / "refined.npz") as f:
+        assert f["is_map"].tolist() == top_is_map
+        assert f["map"].shape == (sum(top_is_map), 4, 4, 4) and f["mix"].shape == (16 - sum(top_is_map), 3, 4)
+        for key in ("map", "mix"):
+            np.testing.assert_allclose(f[key].sum(-1), 1.0, atol=1e-5)
+        assert f["images"].shape == (16, 32, 32, 3)

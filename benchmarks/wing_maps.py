@@ -1,0 +1,79 @@
+"""Wings from class maps: the same latents as a plain horse and with a wing class above the back, read by the judge.
+
+    python benchmarks/wing_maps.py smix=/work/flagship/w64_lecam_smix cont=/work/flagship/w64_lecam_cont \
+        [--truncation 1.5] [--seed 0] [--out benchmarks/wing_maps]
+
+A model trained with `spatial_mix` has learnt what a class map means; one trained without it never saw one. Each
+model (NAME=SOURCE as in `flagship_candidates.py`) draws images 0-63 of one seed under `horse=1`, under the shipped
+Pegasus's mixture, and under every map of the Pegasus search (`pegasus.WING_REGIONS`: horse everywhere, bird or
+airplane above the back). Nothing is selected. The judge, which never selects, reads each batch: its share of
+horses, mean p(bird) + p(airplane), and how many are horses with p(bird) + p(airplane) >= 0.2 (a horse with wing
+evidence). Writes OUT.png (per model, one row per mixture of the first 12 latents, 4x: a column shows what each
+mixture does to one latent), OUT.json and OUT.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+
+import numpy as np
+
+from flagship_candidates import load
+from jaxgan import evaluator as evaluator_lib, pegasus, sampling
+
+N, SHOWN = 64, 12
+WINGS_AT_LEAST = 0.2
+SHIPPED_MIX = "horse=0.9,bird=0.05,airplane=0.05"
+
+
+def mixes() -> list[str]:
+    """The mixtures compared: a plain horse, the shipped Pegasus's mixture, the search's wing maps."""
+    return ["horse=1", SHIPPED_MIX] + [f"horse=1; {w}=1@{r}" for w in pegasus.WINGS for r in pegasus.WING_REGIONS]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("models", nargs="+", help="NAME=SOURCE (pretrained:NAME, FOLDER or FOLDER:best)")
+    ap.add_argument("--truncation", type=float, default=1.5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="benchmarks/wing_maps")
+    args = ap.parse_args()
+    pairs = [m.split("=", 1) for m in args.models]
+    if any(len(p) != 2 for p in pairs):
+        ap.error("each model is NAME=SOURCE")
+    judge = evaluator_lib.load_judge()
+    result = {"truncation": args.truncation, "seed": args.seed, "n": N, "models": {}}
+    lines = ["| model | mixture | judge: horse | mean p_wings | horses with p_wings >= 0.2 |", "|---|---|---|---|---|"]
+    sheets = []
+    for name, source in pairs:
+        cfg, state = load(source)
+        rows, per_mix = [], {}
+        for mix in mixes():
+            m = sampling.parse_mix(mix, cfg)
+            images, _ = sampling.sample(cfg, state, N, seed=args.seed, labels=np.broadcast_to(m, (N,) + m.shape),
+                                        truncation=args.truncation)
+            v = pegasus.judge_verdicts(judge, images)
+            winged = sum(i["top_class"] == pegasus.HORSE and i["p_wings"] >= WINGS_AT_LEAST for i in v["images"])
+            per_mix[mix] = {"horse_share": v["horse_share"], "mean_p_wings": v["mean_p_wings"],
+                            "horse_with_wings": winged, "top_classes": v["top_classes"]}
+            lines.append(f"| {name} (step {int(state.step)}) | `{mix}` | {v['horse_share']:.0%} | "
+                         f"{v['mean_p_wings']:.3f} | {winged}/{N} |")
+            print(lines[-1], flush=True)
+            rows.append(sampling.grid(images[:SHOWN], ncol=SHOWN))
+        result["models"][name] = {"source": source, "step": int(state.step), "mixes": per_mix}
+        sheets.append(np.concatenate(rows, axis=0))
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    gap = np.full((sheets[0].shape[0], 12, 3), 255, np.uint8)
+    side = np.concatenate([part for s in sheets for part in (s, gap)][:-1], axis=1)
+    sampling.picture(side[None], scale=4).save(out.with_suffix(".png"))  # models left to right, as given
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    rows_named = "\n".join(f"{i + 1}. `{m}`" for i, m in enumerate(mixes()))
+    out.with_suffix(".md").write_text(
+        f"Images 0-{N - 1} of seed {args.seed}, truncation {args.truncation}; nothing selected. Rows of the sheet "
+        f"(first {SHOWN} latents, models left to right):\n\n{rows_named}\n\n" + "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
