@@ -18,14 +18,18 @@ import argparse
 import json
 import pathlib
 
-from jaxgan import report, run
+from jaxgan import report, run, summaries
 
 
 def curve(workdir: pathlib.Path) -> list[dict]:
-    """(steps, cpu_hours, fid_c, fid_c_all, class_accuracy) at every evaluation of a run folder."""
+    """(steps, cpu_hours, fid_c, fid_c_all, class_accuracy) at every evaluation of a run folder; a run started from
+    another run's state (`train --init-from`) goes on from the source's CPU-hours at the step it started from."""
     cfg = run.load_config(workdir)
     rows = report.read_metrics(workdir / run.METRICS)
-    seconds, last, at_step = 0.0, 0, {}
+    seconds, last, at_step = 0.0, summaries.first_step(workdir), {}
+    source = (summaries.sessions(workdir) or [{}])[0].get("started_from")
+    if source:
+        seconds = _hours_at(pathlib.Path(source["run"]), source["step"]) * 3600
     for r in rows:
         if r.get("images_per_s"):
             seconds += (r["step"] - last) * cfg.batch_size / r["images_per_s"]
@@ -40,6 +44,17 @@ def curve(workdir: pathlib.Path) -> list[dict]:
                            "fid_c_all": r.get("fid_c_all"), "class_accuracy": r.get("class_accuracy"),
                            "eval_samples": r.get("eval_samples")})
     return points
+
+
+def _hours_at(workdir: pathlib.Path, step: int) -> float:
+    """A run's CPU-hours when it reached `step` (its last logged step at or before it)."""
+    cfg = run.load_config(workdir)
+    seconds, last = 0.0, summaries.first_step(workdir)
+    for r in report.read_metrics(workdir / run.METRICS):
+        if r.get("images_per_s") and r["step"] <= step:
+            seconds += (r["step"] - last) * cfg.batch_size / r["images_per_s"]
+            last = r["step"]
+    return seconds / 3600
 
 
 def main():

@@ -225,6 +225,7 @@ def export(workdir, out, name: str | None = None, dtype: str = "auto", log=print
         "training_wall_seconds": summaries.training_time(workdir)["seconds"],
         "training_slices": len(sessions),
         "training_sessions": sessions,
+        "started_from": sessions[0].get("started_from") if sessions else None,
         "jax": jax.__version__, "flax": _version("flax"), "jaxgan_commit": _commit(),
         "metrics": {k: metrics[k] for k in keys if k in metrics},
         "weights_sha256": _sha256(out / WEIGHTS),
@@ -241,7 +242,7 @@ def _training_seconds(workdir: pathlib.Path, cfg: Config) -> float | None:
     from jaxgan import report
 
     rows = [r for r in report.read_metrics(workdir / run.METRICS) if r.get("images_per_s")]
-    total, last = 0.0, 0
+    total, last = 0.0, summaries.first_step(workdir)  # a run started from another's state begins at its step
     for r in rows:
         total += (r["step"] - last) * cfg.batch_size / r["images_per_s"]
         last = r["step"]

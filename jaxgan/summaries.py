@@ -113,11 +113,14 @@ def sessions(workdir) -> list:
     return [s for s in _sessions(pathlib.Path(workdir) / ENVIRONMENT) if isinstance(s, dict)]
 
 
-def record_environment(workdir: pathlib.Path, start_step: int) -> dict:
-    """Appends this session's environment to WORKDIR/environment.json (a list: a resumed run has several)."""
+def record_environment(workdir: pathlib.Path, start_step: int, started_from: dict | None = None) -> dict:
+    """Appends this session's environment to WORKDIR/environment.json (a list: a resumed run has several); a run
+    started from another run's state (`train --init-from`) records {"run", "step"} of it as "started_from"."""
     path = pathlib.Path(workdir) / ENVIRONMENT
     sessions = _sessions(path)
     entry = environment(start_step)
+    if started_from is not None:
+        entry["started_from"] = started_from
     sessions.append(entry)
     path.write_text(json.dumps(sessions, indent=1) + "\n")
     return entry
@@ -154,6 +157,19 @@ def training_time(workdir) -> dict:
     seconds = sum(float(r.get("train_seconds", 0.0)) for r in records)
     steps = max([int(r.get("end_step", r.get("start_step", 0))) for r in records] or [0])
     return {"seconds": round(seconds, 1), "slices": len(records), "steps": steps}
+
+
+def first_step(workdir) -> int:
+    """The step a run's training began at: 0, or the source's step for a run started from another run's state.
+
+    Args:
+      workdir: the run folder.
+
+    Returns:
+      The first recorded session's start step (0 when none is recorded).
+    """
+    records = sessions(workdir)
+    return int(records[0].get("start_step", 0)) if records else 0
 
 
 def record_first_step(workdir: pathlib.Path):

@@ -185,9 +185,11 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
     # later (its metrics lines are trimmed below and would be lost).
     distributed.primary_first(lambda: ckpt.discard_incomplete(None if state is None else int(state.step)),
                               "tidy the checkpoints folder")
+    started_from = None
     if state is None and init_from is not None:
         # The source's step count and training key go on, so its schedule of keys is never restarted.
         state = run.load(init_from, mesh=mesh)[1]
+        started_from = {"run": str(pathlib.Path(init_from).resolve()), "step": int(state.step)}
         if primary:
             print(f"{workdir}: a new run, starting from {init_from} at its step {int(state.step)}")
     state = parallel.replicate(state_lib.create(cfg), mesh) if state is None else state
@@ -203,7 +205,7 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
     train_step = step_lib.make_train_step(guard.effective_config(), mesh)
     best = _BestCheckpoint(cfg, workdir, data_dir) if cfg.eval_every else None
     if primary:
-        summaries.record_environment(workdir, start)
+        summaries.record_environment(workdir, start, started_from)
         if start or deadline is not None:
             _announce(workdir, start, cfg.steps, deadline)
     slice_started = time.perf_counter()

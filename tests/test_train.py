@@ -346,6 +346,8 @@ def test_a_resumed_trainer_discards_what_a_killed_one_left_half_written(tmp_path
 
 
 def test_a_new_run_starts_from_another_runs_state_under_a_changed_recipe(tmp_path, fake_load):
+    from jaxgan import pretrained, summaries
+
     source = train.train(tiny_config(steps=3, checkpoint_every=3), tmp_path / "a", progress=False)
     changed = tiny_config(steps=3, checkpoint_every=3, lr_g=1e-4, augment="flip")  # the same arrays
     started = train.train(changed, tmp_path / "b", progress=False, init_from=tmp_path / "a")
@@ -355,11 +357,20 @@ def test_a_new_run_starts_from_another_runs_state_under_a_changed_recipe(tmp_pat
     steps = [json.loads(l)["step"] for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert int(on.step) == 5 and steps == [4, 5]
     assert json.loads((tmp_path / "b" / "config.json").read_text())["lr_g"] == 1e-4
+    sessions = summaries.sessions(tmp_path / "b")
+    assert sessions[0]["started_from"] == {"run": str((tmp_path / "a").resolve()), "step": 3}
+    assert len(sessions) == 1 and summaries.first_step(tmp_path / "b") == 3
+    card = json.loads(pretrained.export(tmp_path / "b", tmp_path / "bundle", log=lambda line: None)
+                      .joinpath(pretrained.CARD).read_text())
+    rows = [json.loads(l) for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    own = sum(changed.batch_size / r["images_per_s"] for r in rows if r.get("images_per_s"))  # one step per line
+    assert card["started_from"]["step"] == 3 and card["training_seconds"] == pytest.approx(own, abs=0.1)
     # Once the new run has checkpoints of its own it resumes from them, whatever the source does meanwhile.
     train.train(tiny_config(steps=6, checkpoint_every=3), tmp_path / "a", progress=False)
     resumed = train.train(changed.replace(steps=6), tmp_path / "b", progress=False, init_from=tmp_path / "a")
     steps = [json.loads(l)["step"] for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert int(resumed.step) == 6 and steps == [4, 5, 6]
+    assert [s.get("started_from", {}).get("step") for s in summaries.sessions(tmp_path / "b")] == [3, None]
 
 
 @pytest.mark.parametrize("change, says", [
