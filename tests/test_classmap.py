@@ -109,15 +109,13 @@ def test_a_box_of_another_class_changes_g_most_in_its_cells_and_d_through_its_ce
     np.testing.assert_allclose(d(x, winged) - d(x, horse), left + right, rtol=1e-4, atol=1e-4)
 
 
-def test_the_step_trains_on_spatially_mixed_labels_deterministically(small_images):
+def test_the_step_trains_on_spatially_mixed_labels_without_retracing(small_images):
+    """(Determinism and device-count independence: `test_parallel.py`, 8 devices against 1.)"""
     from tests.test_step import run
 
     cfg = tiny_config(model="cdcgan", num_classes=10, spatial_mix=0.5, augment="flip", loss="hinge")
-    a, metrics = run(cfg, *small_images, 2, max_traces=1)
-    b, _ = run(cfg, *small_images, 2)
-    np.testing.assert_array_equal(jax.device_get(a.g.params["Dense_0"]["kernel"]),
-                                  jax.device_get(b.g.params["Dense_0"]["kernel"]))
+    mixed, metrics = run(cfg, *small_images, 2, max_traces=1)
     plain, _ = run(cfg.replace(spatial_mix=0.0), *small_images, 2)
     projection = lambda st: np.asarray(jax.device_get(st.d.params["class_projection"]["embedding"]))
-    assert not np.array_equal(projection(a), projection(plain))  # D saw other labels
+    assert not np.array_equal(projection(mixed), projection(plain))  # D saw other labels
     assert all(np.isfinite(float(m["d_loss"])) for m in metrics)
