@@ -37,6 +37,14 @@ def load(source: str):
     return run.load(folder, which or "latest")
 
 
+def named_sources(ap, items: list[str]) -> list[tuple[str, str]]:
+    """NAME=SOURCE command-line items as (name, source) pairs; a malformed one ends the program via `ap.error`."""
+    pairs = [item.split("=", 1) for item in items]
+    if any(len(p) != 2 for p in pairs):
+        ap.error("each model is NAME=SOURCE")
+    return [tuple(p) for p in pairs]
+
+
 def measure(source: str, n: int, seed: int, evaluator, judge, data_dir) -> dict:
     cfg, state = load(source)
     t = time.perf_counter()
@@ -69,9 +77,7 @@ def main():
     ap.add_argument("--data-dir")
     ap.add_argument("--out", default="benchmarks/flagship_candidates")
     args = ap.parse_args()
-    pairs = [c.split("=", 1) for c in args.candidates]
-    if any(len(p) != 2 for p in pairs):
-        ap.error("each candidate is NAME=SOURCE")
+    pairs = named_sources(ap, args.candidates)
     evaluator, judge = evaluator_lib.load(), evaluator_lib.load_judge()
     results = {}
     for name, source in pairs:

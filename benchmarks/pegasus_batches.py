@@ -18,7 +18,7 @@ import pathlib
 
 import numpy as np
 
-from flagship_candidates import load
+from flagship_candidates import load, named_sources
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling
 
 N = 64
@@ -42,9 +42,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/pegasus_batches")
     args = ap.parse_args()
-    pairs = [m.split("=", 1) for m in args.models]
-    if any(len(p) != 2 for p in pairs):
-        ap.error("each model is NAME=SOURCE")
+    pairs = named_sources(ap, args.models)
     judge = evaluator_lib.load_judge()
     result, grids, captions = {"mix": args.mix, "truncation": args.truncation, "seed": args.seed, "models": {}}, [], []
     for name, source in pairs:

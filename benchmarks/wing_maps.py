@@ -19,7 +19,7 @@ import pathlib
 
 import numpy as np
 
-from flagship_candidates import load
+from flagship_candidates import load, named_sources
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling
 
 N, SHOWN = 64, 12
@@ -39,9 +39,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/wing_maps")
     args = ap.parse_args()
-    pairs = [m.split("=", 1) for m in args.models]
-    if any(len(p) != 2 for p in pairs):
-        ap.error("each model is NAME=SOURCE")
+    pairs = named_sources(ap, args.models)
     judge = evaluator_lib.load_judge()
     result = {"truncation": args.truncation, "seed": args.seed, "n": N, "models": {}}
     lines = ["| model | mixture | judge: horse | mean p_wings | horses with p_wings >= 0.2 |", "|---|---|---|---|---|"]
