@@ -21,22 +21,29 @@ import pathlib
 from jaxgan import report, run, summaries
 
 
-def curve(workdir: pathlib.Path) -> list[dict]:
-    """(steps, cpu_hours, fid_c, fid_c_all, class_accuracy) at every evaluation of a run folder; a run started from
-    another run's state (`train --init-from`) goes on from the source's CPU-hours at the step it started from."""
+def _seconds_at_steps(workdir: pathlib.Path) -> dict[int, float]:
+    """{logged step: CPU-seconds of training up to it}; a run started from another run's state (`train
+    --init-from`) goes on from the source's CPU-seconds at the step it started from."""
     cfg = run.load_config(workdir)
-    rows = report.read_metrics(workdir / run.METRICS)
     seconds, last, at_step = 0.0, summaries.first_step(workdir), {}
     source = (summaries.sessions(workdir) or [{}])[0].get("started_from")
     if source:
-        seconds = _hours_at(pathlib.Path(source["run"]), source["step"]) * 3600
-    for r in rows:
+        before = {k: v for k, v in _seconds_at_steps(pathlib.Path(source["run"])).items() if k <= source["step"]}
+        seconds = before[max(before)] if before else 0.0
+    for r in report.read_metrics(workdir / run.METRICS):
         if r.get("images_per_s"):
             seconds += (r["step"] - last) * cfg.batch_size / r["images_per_s"]
             last = r["step"]
             at_step[r["step"]] = seconds
+    return at_step
+
+
+def curve(workdir: pathlib.Path) -> list[dict]:
+    """(steps, cpu_hours, fid_c, fid_c_all, class_accuracy) at every evaluation of a run folder (CPU-hours as
+    `_seconds_at_steps` counts them)."""
+    at_step = _seconds_at_steps(workdir)
     points = []
-    for r in rows:
+    for r in report.read_metrics(workdir / run.METRICS):
         if "fid_c" in r:
             before = [s for s in at_step if s <= r["step"]]
             hours = at_step[max(before)] / 3600 if before else 0.0
@@ -44,17 +51,6 @@ def curve(workdir: pathlib.Path) -> list[dict]:
                            "fid_c_all": r.get("fid_c_all"), "class_accuracy": r.get("class_accuracy"),
                            "eval_samples": r.get("eval_samples")})
     return points
-
-
-def _hours_at(workdir: pathlib.Path, step: int) -> float:
-    """A run's CPU-hours when it reached `step` (its last logged step at or before it)."""
-    cfg = run.load_config(workdir)
-    seconds, last = 0.0, summaries.first_step(workdir)
-    for r in report.read_metrics(workdir / run.METRICS):
-        if r.get("images_per_s") and r["step"] <= step:
-            seconds += (r["step"] - last) * cfg.batch_size / r["images_per_s"]
-            last = r["step"]
-    return seconds / 3600
 
 
 def main():
