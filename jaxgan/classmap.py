@@ -1,17 +1,21 @@
 """Spatially mixed labels: CutMix of real images with per-cell class maps, and matching maps for the fakes.
 
     images, maps = classmap.cutmix(key, images, labels, num_classes, prob)    # real batch (..., B, 32, 32, 3)
+    images, maps = classmap.cutmix(key, images, labels, num_classes, prob, paste="resize")  # ResizeMix
     fake_maps = classmap.random_maps(key, labels, num_classes, prob)          # the fakes' labels, same law
 
 A class map gives each cell of a `GRID` x `GRID` grid over the image (8x8 pixels each for 32x32) its own class
 weights: float (N, GRID, GRID, C), each cell summing to one. A plain label is the map with its one-hot row in every
 cell. With `config.spatial_mix = p`, each real image is, with probability p, pasted over inside a random box of
-whole cells (1 to GRID - 1 cells a side) by the box of the next image of the global batch (CutMix, Yun et al. 2019),
-and its map says which class each cell came from. The fakes' maps follow the same law with their own random
-classes, so G is asked for exactly the kind of composite D sees real examples of: a model trained this way can be
-asked for "horse everywhere but bird above the back" (the principled version of a spatial Pegasus). The cells
-match the 4x4 features of the DCGAN-sized discriminators, whose projection term reads each cell's own class, and
-the 4x4 first block of the DCGAN generator, whose conditional batch norms read them upsampled.
+whole cells (1 to GRID - 1 cells a side) by the next image of the global batch, and its map says which class each
+cell came from. `config.spatial_mix_paste` says what goes into the box: "crop", the same box of the other image
+(CutMix, Yun et al. 2019), mostly background, so a model learns "a pasted patch of sky"; or "resize", the whole other
+image shrunk (and squashed to the box's shape) into it (ResizeMix, Qin et al. 2020), so the box carries the object.
+The fakes' maps follow the same law with their own random classes, so G is asked for exactly the kind of composite D
+sees real examples of: a model trained this way can be asked for "horse everywhere but bird above the back" (the
+principled version of a spatial Pegasus). The cells match the 4x4 features of the DCGAN-sized discriminators, whose
+projection term reads each cell's own class, and the 4x4 first block of the DCGAN generator, whose conditional
+batch norms read them upsampled.
 
 Everything here acts on the global batch before it is split over devices, with one key per step and purpose, so
 the result does not depend on the device count. DiffAugment's translation (up to half a cell) and cutout act on
@@ -23,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 GRID = 4  # cells a side: the discriminator's last feature map and the generator's first block are 4x4
+PASTES = ("crop", "resize")  # what `cutmix` puts into a box: that box of the other image, or all of it shrunk
 
 
 def one_hot_maps(labels: jax.Array, num_classes: int) -> jax.Array:
@@ -81,9 +86,44 @@ def box_pixels(boxes: jax.Array, size: int) -> jax.Array:
     return jnp.repeat(jnp.repeat(boxes, factor, axis=-2), factor, axis=-1)
 
 
-def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: int, prob: float
-           ) -> tuple[jax.Array, jax.Array]:
-    """CutMix of a real batch with the next image of the batch (cyclically), and the class maps it makes.
+def shrink_into_boxes(images: jax.Array, boxes: jax.Array) -> jax.Array:
+    """Each whole image shrunk to fill its box (antialiased, linear), for `cutmix(paste="resize")`.
+
+    Args:
+      images: images (..., N, S, S, 3), any dtype.
+      boxes: bool (..., N, GRID, GRID), one rectangle of cells or none per image (`random_boxes`).
+
+    Returns:
+      float32 (..., N, S, S, 3): inside each box the image shrunk to the box's height and width; outside it
+      meaningless (zero), to be masked by the caller; an image without a box gets zeros.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> image = jnp.zeros((1, 32, 32, 3)).at[:, :, 16:].set(1.0)      # dark left half, bright right half
+      >>> box = jnp.zeros((1, 4, 4), bool).at[0, 1:3, 2:4].set(True)     # 2x2 cells: rows 8-23, columns 16-31
+      >>> shrunk = shrink_into_boxes(image, box)
+      >>> shrunk[0, 8:24, 17:23].max().item(), shrunk[0, 8:24, 25:31].min().item()
+      (0.0, 1.0)
+    """
+    size = images.shape[-2]
+    factor = size // GRID
+    rows, cols = boxes.any(-1), boxes.any(-2)  # (..., N, GRID): which cell rows / columns the box covers
+    scale = jnp.stack([rows.sum(-1), cols.sum(-1)], -1) * factor / size
+    translation = jnp.stack([jnp.argmax(rows, -1), jnp.argmax(cols, -1)], -1) * factor
+    scale = jnp.maximum(scale, factor / size)  # no box: any positive scale, the result is masked away
+
+    def one(image, s, t):
+        return jax.image.scale_and_translate(image, image.shape, (0, 1), s, t, method="linear", antialias=True)
+
+    flat = images.reshape((-1,) + images.shape[-3:]).astype(jnp.float32)
+    shrunk = jax.vmap(one)(flat, scale.reshape(-1, 2).astype(jnp.float32),
+                           translation.reshape(-1, 2).astype(jnp.float32))
+    return shrunk.reshape(images.shape)
+
+
+def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: int, prob: float,
+           paste: str = "crop") -> tuple[jax.Array, jax.Array]:
+    """CutMix (or ResizeMix) of a real batch with the next image of the batch (cyclically), and the class maps.
 
     Args:
       key: a PRNG key, used once.
@@ -91,6 +131,8 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
       labels: int labels (..., N).
       num_classes: C.
       prob: probability that an image gets a box from its neighbour.
+      paste: "crop": the neighbour's pixels in the same box (CutMix); "resize": the whole neighbour shrunk into
+        the box (ResizeMix), rounded back to the images' dtype.
 
     Returns:
       (images of the same shape and dtype, float32 class maps (..., N, GRID, GRID, C)).
@@ -102,8 +144,16 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
       >>> bool((mixed[0] == 1).any()), float(maps[0, ..., 1].sum()) > 0   # image 0 got a box of image 1
       (True, True)
     """
+    if paste not in PASTES:
+        raise ValueError(f"paste must be one of {', '.join(PASTES)}, not {paste!r}")
     boxes = random_boxes(key, labels.shape, prob)
     other_images = jnp.roll(images, -1, axis=labels.ndim - 1)
+    if paste == "resize":
+        shrunk = shrink_into_boxes(other_images, boxes)
+        if jnp.issubdtype(images.dtype, jnp.integer):
+            info = jnp.iinfo(images.dtype)
+            shrunk = jnp.clip(jnp.round(shrunk), info.min, info.max)
+        other_images = shrunk.astype(images.dtype)
     other_labels = jnp.roll(labels, -1, axis=-1)
     pixels = box_pixels(boxes, images.shape[-2])[..., None]
     mixed = jnp.where(pixels, other_images, images)

@@ -19,7 +19,7 @@ import pathlib
 import typing
 from typing import Any
 
-from jaxgan import augment, losses, models, registry
+from jaxgan import augment, classmap, losses, models, registry
 from jaxgan.errors import UserError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -67,6 +67,7 @@ class Config:
     # Spatially mixed labels (jaxgan/classmap.py): the probability that a real image gets a box of cells from
     # another image (CutMix) with a per-cell class map, and a fake the same kind of map (0: off; mixable models).
     spatial_mix: float = 0.0
+    spatial_mix_paste: str = "crop"  # into the box: "crop" (that box of the other image) or "resize" (all of it)
     # The coursework's training tips.
     pretrain_d_steps: int = 0  # steps of D-only training against a fixed G before G starts
     balance: bool = False  # keep D and G at similar skill using D's accuracy on fakes
@@ -215,6 +216,10 @@ def _validate(c: Config):
     _check(c.spatial_mix == 0 or models.is_mixable(c.model), "spatial_mix",
            f"needs a model whose generator takes class maps ({', '.join(models.mixable_names())}), not {c.model}",
            c.spatial_mix)
+    _check(c.spatial_mix_paste in classmap.PASTES, "spatial_mix_paste", f"must be one of {', '.join(classmap.PASTES)}",
+           c.spatial_mix_paste)
+    _check(c.spatial_mix_paste == "crop" or c.spatial_mix > 0, "spatial_mix_paste",
+           "has no effect without spatial_mix > 0", c.spatial_mix_paste)
     for key in ("r1_gamma", "gp_weight", "lecam_weight"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",

@@ -414,7 +414,7 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
         if cfg.spatial_mix:  # on the global batch: the same composites on any number of devices
             mix_key = jax.random.fold_in(key, KEY_MIX)
             images, labels = classmap.cutmix(jax.random.fold_in(mix_key, 0), images, labels, cfg.num_classes,
-                                             cfg.spatial_mix)
+                                             cfg.spatial_mix, cfg.spatial_mix_paste)
             y_fake = classmap.random_maps(jax.random.fold_in(mix_key, 1), y_fake, cfg.num_classes, cfg.spatial_mix)
         return sharded(state, images, labels, z, y_fake, jax.random.fold_in(key, KEY_DEVICE),
                        jax.random.fold_in(key, KEY_AUGMENT))

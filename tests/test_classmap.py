@@ -21,9 +21,10 @@ def source_per_cell(images):
     return np.asarray(images)[..., ::step, ::step, 0].astype(int)
 
 
-def test_each_cell_holds_the_class_of_the_image_its_pixels_came_from():
+@pytest.mark.parametrize("paste", classmap.PASTES)
+def test_each_cell_holds_the_class_of_the_image_its_pixels_came_from(paste):
     labels = jnp.arange(N) % 4
-    mixed, maps = classmap.cutmix(jax.random.key(3), numbered_images()[None], labels[None], 4, prob=0.5)
+    mixed, maps = classmap.cutmix(jax.random.key(3), numbered_images()[None], labels[None], 4, prob=0.5, paste=paste)
     assert mixed.shape == (1, N, 32, 32, 3) and mixed.dtype == jnp.uint8 and maps.shape == (1, N, 4, 4, 4)
     source = source_per_cell(mixed[0])
     np.testing.assert_array_equal(np.asarray(labels)[source], np.asarray(maps[0]).argmax(-1))
@@ -33,6 +34,28 @@ def test_each_cell_holds_the_class_of_the_image_its_pixels_came_from():
     pasted = (source != np.arange(N)[:, None, None]).any((1, 2))
     assert 0.25 < pasted.mean() < 0.75  # about half the images got a box...
     assert (source[pasted] == (np.arange(N)[pasted] + 1)[:, None, None] % N).any((1, 2)).all()  # ...of the next one
+
+
+def test_resize_pastes_the_whole_neighbour_shrunk_into_the_box():
+    """Each image is dark on the left and bright on the right: both halves land in the box, side by side.
+
+    (Which image lands there is checked with numbered images above.)
+    """
+    images = np.zeros((N, 32, 32, 3), np.uint8)
+    images[:, :, 16:] = 200
+    labels = jnp.arange(N) % 4
+    mixed, maps = classmap.cutmix(jax.random.key(7), jnp.asarray(images), labels, 4, prob=1.0, paste="resize")
+    assert mixed.dtype == jnp.uint8
+    mixed, maps, labels = np.asarray(mixed).astype(int), np.asarray(maps), np.asarray(labels)
+    for i in range(N):  # neighbours differ in class, so the map shows where the box is
+        rows, cols = np.nonzero(np.repeat(np.repeat(maps[i].argmax(-1) == labels[(i + 1) % N], 8, 0), 8, 1))
+        top, bottom, left, right = rows.min(), rows.max(), cols.min(), cols.max()
+        middle = (left + right + 1) // 2
+        box = mixed[i, top:bottom + 1, left:right + 1, 0]
+        assert box[2:-2, :middle - left - 2].max() <= 5 and box[2:-2, middle - left + 2:].min() >= 195, i  # halves
+        outside = np.ones((32, 32), bool)
+        outside[top:bottom + 1, left:right + 1] = False
+        np.testing.assert_array_equal(mixed[i, ..., 0][outside], images[i, ..., 0][outside])
 
 
 def test_no_mixing_gives_the_images_and_one_hot_maps():
@@ -111,9 +134,10 @@ def test_a_box_of_another_class_changes_g_most_in_its_cells_and_d_through_its_ce
 
 
 def test_the_step_trains_on_spatially_mixed_labels_without_retracing(small_images):
-    """(Determinism and device-count independence: `test_parallel.py`, 8 devices against 1.)"""
+    """With ResizeMix; CutMix's crops, determinism and device-count independence: `test_parallel.py`, 8 against 1."""
     from tests.test_step import run
 
-    cfg = tiny_config(model="cdcgan", num_classes=10, spatial_mix=0.5, augment="flip", loss="hinge")
+    cfg = tiny_config(model="cdcgan", num_classes=10, spatial_mix=0.5, spatial_mix_paste="resize", augment="flip",
+                      loss="hinge")
     _, metrics = run(cfg, *small_images, 3, max_traces=1)
     assert all(np.isfinite(float(m["d_loss"])) and np.isfinite(float(m["g_loss"])) for m in metrics)
