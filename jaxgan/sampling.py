@@ -92,7 +92,6 @@ def _cell_range(text: str, grid: int) -> slice:
 
 def _parse_mixture(text: str, cfg: Config) -> np.ndarray:
     """One mixture, or LEVELS of them separated by "|" (see `parse_mix`)."""
-
     from jaxgan.config import CIFAR10_CLASSES
     from jaxgan.errors import UserError
     from jaxgan.models.biggan import LEVELS

@@ -71,7 +71,7 @@ def train(cfg: Config, workdir, data_dir=None, progress: bool = True, mesh=None,
       mesh: the data-parallel mesh (default: every device of every process).
       time_limit: wall-clock seconds (from this call) after which training stops with a checkpoint of the step it
         reached, to be resumed by the next call; None: no limit.
-      init_from: another run folder whose latest state a *new* run starts from (`state_from_run`: fine-tuning
+      init_from: another run folder whose latest state a *new* run starts from (`check_source_run`: fine-tuning
         under a changed recipe); ignored once `workdir` has checkpoints of its own, so the same call resumes.
 
     Returns:
@@ -162,7 +162,7 @@ def check_source_run(cfg: Config, source) -> Config:
     ours = jax.tree_util.tree_flatten_with_path(state_lib.abstract(cfg))[0]
     if [p for p, _ in theirs] != [p for p, _ in ours]:
         raise UserError(f"cannot start from {source}: its state holds other arrays than this config's (a key such "
-                        f"as lecam_weight or ema_decay switches a part on or off)")
+                        f"as lecam_weight switches a part of it on or off)")
     for (path, a), (_, b) in zip(theirs, ours):
         if (a.shape, a.dtype) != (b.shape, b.dtype):
             raise UserError(f"cannot start from {source}: its state's {jax.tree_util.keystr(path)} is {a.dtype.name}"
