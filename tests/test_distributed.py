@@ -17,7 +17,7 @@ import pytest
 
 from jaxgan import distributed, run, sampling
 from jaxgan.errors import UserError
-from tests.conftest import REPO
+from tests.conftest import REPO, xla_flags
 from tests.test_cli import TINY
 
 STEPS = 12
@@ -32,8 +32,8 @@ def free_port() -> int:
 
 
 def env_with(devices: int) -> dict:
-    return dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu",
-                PYTHONWARNINGS="ignore")
+    return dict(os.environ, XLA_FLAGS=xla_flags(f"--xla_force_host_platform_device_count={devices}"),
+                JAX_PLATFORMS="cpu", PYTHONWARNINGS="ignore")
 
 
 def train_args(workdir, *extra):

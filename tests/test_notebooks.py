@@ -7,7 +7,7 @@ import importlib.util
 import nbformat
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, user_xla_flags
 
 spec = importlib.util.spec_from_file_location("run_notebooks", REPO / "examples" / "run_notebooks.py")
 run_notebooks = importlib.util.module_from_spec(spec)
@@ -31,6 +31,7 @@ def test_quick_mode_runs_top_to_bottom(name, tmp_path, data_dir, monkeypatch):
     """Executed in a fresh kernel on the real CIFAR-10: any cell error fails here (nbclient raises), and so does a
     figure cell without an image or a machine path in an output."""
     monkeypatch.setenv("TFDS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("XLA_FLAGS", user_xla_flags())  # full-size models for minutes: compiling well pays
     nb, seconds = run_notebooks.execute(REPO / "examples" / name, tmp_path / name, quick=True)
     assert run_notebooks.problems(nb, name, committed=False) == []
     assert nb.metadata["jaxgan"]["mode"] == "quick"

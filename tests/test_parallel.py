@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+from tests.conftest import xla_flags
+
 SCRIPT = textwrap.dedent("""
     import json, sys
     import jax, numpy as np
@@ -38,7 +40,7 @@ SCRIPT = textwrap.dedent("""
 
 def script_on_8_devices(script: str, *args: str) -> str:
     """What `script` prints, run in a process with 8 CPU devices (fails the test if the script fails)."""
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+    env = dict(os.environ, XLA_FLAGS=xla_flags("--xla_force_host_platform_device_count=8"), JAX_PLATFORMS="cpu")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", script, *args], env=env, cwd=root, capture_output=True, text=True,
                          timeout=600)
