@@ -42,8 +42,7 @@ def searched(tmp_path_factory, small_images, small_ref):
     workdir = _tiny_run(tmp_path_factory.mktemp("run"), small_images, model="cdcgan", classes=FOUR, num_classes=4,
                         loss="hinge")
     out = workdir.parent / "pegasus"
-    ref = small_ref
-    result = pegasus.run(workdir, out, budget=76, reference=ref, log=lambda line: None, score="whole")
+    result = pegasus.run(workdir, out, budget=76, reference=small_ref, log=lambda line: None, score="whole")
     return workdir, out, result
 
 
@@ -174,8 +173,7 @@ def test_the_white_preference_reranks_only_by_whiteness_among_eligible():
 
 def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_apart(searched, small_ref, tmp_path):
     workdir, _, _ = searched
-    ref = small_ref
-    result = pegasus.run(workdir, tmp_path / "p", budget=76, reference=ref, log=lambda line: None,
+    result = pegasus.run(workdir, tmp_path / "p", budget=76, reference=small_ref, log=lambda line: None,
                          refine_steps=3)  # the part-aware score is the default
     saved = json.loads((tmp_path / "p" / "pegasus.json").read_text())
     assert saved["score"] == "part" and result["score"] == "part"
@@ -192,13 +190,13 @@ def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_
         np.testing.assert_allclose(f["mix"].sum(-1), 1.0, atol=1e-5)
     assert Image.open(tmp_path / "p" / "refined.png").size[0] > 8 * 32
     with pytest.raises(UserError, match="unknown score 'wing'"):
-        pegasus.run(workdir, tmp_path / "q", budget=76, reference=ref, score="wing")
+        pegasus.run(workdir, tmp_path / "q", budget=76, reference=small_ref, score="wing")
     with pytest.raises(UserError, match="--refine must not be negative"):
-        pegasus.run(workdir, tmp_path / "q", budget=76, reference=ref, refine_steps=-2)
+        pegasus.run(workdir, tmp_path / "q", budget=76, reference=small_ref, refine_steps=-2)
 
 
 def test_a_model_trained_on_class_maps_is_searched_with_them_and_they_are_refined_apart(tmp_path, small_images,
-                                                                                         small_ref, capsys):
+                                                                                         small_ref):
     workdir = _tiny_run(tmp_path / "run", small_images, model="cdcgan", classes=FOUR, num_classes=4, loss="hinge",
                         spatial_mix=0.5)
     cfg = run.load_config(workdir)
