@@ -9,8 +9,12 @@ weights: float (N, GRID, GRID, C), each cell summing to one. A plain label is th
 cell. With `config.spatial_mix = p`, each real image is, with probability p, pasted over inside a random box of
 whole cells (1 to GRID - 1 cells a side) by the next image of the global batch, and its map says which class each
 cell came from. `config.spatial_mix_paste` says what goes into the box: "crop", the same box of the other image
-(CutMix, Yun et al. 2019), mostly background, so a model learns "a pasted patch of sky"; or "resize", the whole other
-image shrunk (and squashed to the box's shape) into it (ResizeMix, Qin et al. 2020), so the box carries the object.
+(CutMix, Yun et al. 2019), mostly background, so a model learns "a pasted patch of sky"; "resize", the whole other
+image shrunk (and squashed to the box's shape) into it (ResizeMix, Qin et al. 2020), so the box carries the object
+on its own background (a picture pasted on a picture); or "object", the same shrunk image blended in through a soft
+mask of its foreground (`foreground`: what stands out from the colour of its frame), so the object lands on the
+first image's scene with no box around it, and each cell's map weighs the two classes by the area each covers
+there (CutMix's area rule, per cell). The fakes' maps then take their cell weights from the real batch's.
 The fakes' maps follow the same law with their own random classes, so G is asked for exactly the kind of composite D
 sees real examples of: a model trained this way can be asked for "horse everywhere but bird above the back" (the
 principled version of a spatial Pegasus). The cells match the 4x4 features of the DCGAN-sized discriminators, whose
@@ -27,7 +31,11 @@ import jax
 import jax.numpy as jnp
 
 GRID = 4  # cells a side: the discriminator's last feature map and the generator's first block are 4x4
-PASTES = ("crop", "resize")  # what `cutmix` puts into a box: that box of the other image, or all of it shrunk
+PASTES = ("crop", "resize", "object")  # into a box: that box of the other image, all of it shrunk, or its object
+# `foreground`: a pixel this far from the frame's mean colour, as a fraction of the image's farthest pixel, is
+# background up to the first and foreground from the second (linear between): CIFAR-10's birds and airplanes
+# mostly sit on sky or foliage that reaches the frame.
+FOREGROUND_RAMP = (0.2, 0.5)
 
 
 def one_hot_maps(labels: jax.Array, num_classes: int) -> jax.Array:
@@ -121,6 +129,38 @@ def shrink_into_boxes(images: jax.Array, boxes: jax.Array) -> jax.Array:
     return shrunk.reshape(images.shape)
 
 
+def foreground(images: jax.Array) -> jax.Array:
+    """A soft mask of what stands out from each image's frame: 0 for its background, 1 for its object.
+
+    Args:
+      images: images (..., S, S, 3), any dtype.
+
+    Returns:
+      float32 (..., S, S) in [0, 1]: each pixel's distance from the mean colour of the image's outermost pixels,
+      over the largest such distance in the image, ramped over `FOREGROUND_RAMP`.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> sky = jnp.full((1, 32, 32, 3), 200.0).at[:, 12:20, 8:24].set(40.0)   # a dark plane on a pale sky
+      >>> mask = foreground(sky)
+      >>> mask[0, 16, 16].item(), mask[0, 2, 2].item()
+      (1.0, 0.0)
+    """
+    x = images.astype(jnp.float32)
+    frame = jnp.concatenate([x[..., 0, :, :], x[..., -1, :, :], x[..., 1:-1, 0, :], x[..., 1:-1, -1, :]], axis=-2)
+    distance = jnp.linalg.norm(x - frame.mean(-2)[..., None, None, :], axis=-1)
+    relative = distance / jnp.maximum(distance.max((-2, -1), keepdims=True), 1e-6)
+    low, high = FOREGROUND_RAMP
+    return jnp.clip((relative - low) / (high - low), 0.0, 1.0)
+
+
+def cell_means(mask: jax.Array) -> jax.Array:
+    """A pixel mask's mean over each cell: (..., S, S) -> (..., GRID, GRID)."""
+    size = mask.shape[-1]
+    factor = size // GRID
+    return mask.reshape(mask.shape[:-2] + (GRID, factor, GRID, factor)).mean((-3, -1))
+
+
 def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: int, prob: float,
            paste: str = "crop") -> tuple[jax.Array, jax.Array]:
     """CutMix (or ResizeMix) of a real batch with the next image of the batch (cyclically), and the class maps.
@@ -132,10 +172,12 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
       num_classes: C.
       prob: probability that an image gets a box from its neighbour.
       paste: "crop": the neighbour's pixels in the same box (CutMix); "resize": the whole neighbour shrunk into
-        the box (ResizeMix), rounded back to the images' dtype.
+        the box (ResizeMix), rounded back to the images' dtype; "object": that shrunk neighbour blended in
+        through its shrunk `foreground` mask, each cell's map weighing the neighbour's class by the mask's mean
+        over the cell.
 
     Returns:
-      (images of the same shape and dtype, float32 class maps (..., N, GRID, GRID, C)).
+      (images of the same shape and dtype, float32 class maps (..., N, GRID, GRID, C), each cell summing to 1).
 
     Example:
       >>> import jax, jax.numpy as jnp
@@ -148,20 +190,42 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
         raise ValueError(f"paste must be one of {', '.join(PASTES)}, not {paste!r}")
     boxes = random_boxes(key, labels.shape, prob)
     other_images = jnp.roll(images, -1, axis=labels.ndim - 1)
-    if paste == "resize":
-        shrunk = shrink_into_boxes(other_images, boxes)
-        if jnp.issubdtype(images.dtype, jnp.integer):
-            info = jnp.iinfo(images.dtype)
-            shrunk = jnp.clip(jnp.round(shrunk), info.min, info.max)
-        other_images = shrunk.astype(images.dtype)
     other_labels = jnp.roll(labels, -1, axis=-1)
-    pixels = box_pixels(boxes, images.shape[-2])[..., None]
-    mixed = jnp.where(pixels, other_images, images)
-    maps = jnp.where(boxes[..., None], one_hot_maps(other_labels, num_classes), one_hot_maps(labels, num_classes))
-    return mixed, maps
+    pixels = box_pixels(boxes, images.shape[-2])
+    alpha = pixels.astype(jnp.float32)
+    if paste == "crop":
+        pasted = other_images.astype(jnp.float32)
+    elif paste == "resize":
+        pasted = shrink_into_boxes(other_images, boxes)
+    else:  # the image premultiplied by its mask, both shrunk: no background bleeds in at the object's edges
+        mask = foreground(other_images)[..., None]
+        shrunk = shrink_into_boxes(jnp.concatenate([other_images * mask, mask], -1), boxes)
+        alpha, pasted = alpha * shrunk[..., 3], shrunk[..., :3]
+    mixed = images * (1.0 - alpha[..., None]) + jnp.where(pixels[..., None], pasted, 0.0)
+    if jnp.issubdtype(images.dtype, jnp.integer):
+        info = jnp.iinfo(images.dtype)
+        mixed = jnp.clip(jnp.round(mixed), info.min, info.max)
+    weight = (cell_means(alpha) if paste == "object" else boxes.astype(jnp.float32))[..., None]
+    maps = (1.0 - weight) * one_hot_maps(labels, num_classes) + weight * one_hot_maps(other_labels, num_classes)
+    return mixed.astype(images.dtype), maps
 
 
-def random_maps(key: jax.Array, labels: jax.Array, num_classes: int, prob: float) -> jax.Array:
+def pasted_weights(maps: jax.Array, labels: jax.Array) -> jax.Array:
+    """How much of each cell a map gives to classes other than the image's own label.
+
+    Args:
+      maps: class maps (..., N, GRID, GRID, C), as `cutmix` returns them.
+      labels: the images' own int labels (..., N).
+
+    Returns:
+      float32 (..., N, GRID, GRID): 0 where the cell is all the label's, 1 where it is all another class's.
+    """
+    own = jnp.take_along_axis(maps, labels[..., None, None, None].astype(jnp.int32), axis=-1)[..., 0]
+    return 1.0 - own
+
+
+def random_maps(key: jax.Array, labels: jax.Array, num_classes: int, prob: float,
+                weights: jax.Array | None = None) -> jax.Array:
     """Class maps for generated images, by `cutmix`'s law: with probability `prob` a box of another random class.
 
     Args:
@@ -169,11 +233,23 @@ def random_maps(key: jax.Array, labels: jax.Array, num_classes: int, prob: float
       labels: int labels (..., N), the class outside the box.
       num_classes: C.
       prob: probability that an image gets a box.
+      weights: optional float (..., N, GRID, GRID): each cell's weight for the other class, instead of random
+        boxes (`prob` then unused). With `paste="object"` the real batch's own (`pasted_weights`), so the fakes'
+        maps follow the law of the real maps' soft cells.
 
     Returns:
-      float32 (..., N, GRID, GRID, C).
+      float32 (..., N, GRID, GRID, C), each cell summing to 1.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> half = jnp.zeros((1, 4, 4)).at[0, 0].set(0.5)                    # the top row half another class
+      >>> maps = random_maps(jax.random.key(2), jnp.array([0]), 2, 0.5, weights=half)  # this key draws class 1
+      >>> maps[0, 0, 0].tolist(), maps[0, 3, 0].tolist()
+      ([0.5, 0.5], [1.0, 0.0])
     """
     k_box, k_other = jax.random.split(key)
-    boxes = random_boxes(k_box, labels.shape, prob)
+    if weights is None:
+        weights = random_boxes(k_box, labels.shape, prob).astype(jnp.float32)
     other = jax.random.randint(k_other, labels.shape, 0, num_classes)
-    return jnp.where(boxes[..., None], one_hot_maps(other, num_classes), one_hot_maps(labels, num_classes))
+    weights = weights[..., None]
+    return (1.0 - weights) * one_hot_maps(labels, num_classes) + weights * one_hot_maps(other, num_classes)

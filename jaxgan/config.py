@@ -67,7 +67,8 @@ class Config:
     # Spatially mixed labels (jaxgan/classmap.py): the probability that a real image gets a box of cells from
     # another image (CutMix) with a per-cell class map, and a fake the same kind of map (0: off; mixable models).
     spatial_mix: float = 0.0
-    spatial_mix_paste: str = "crop"  # into the box: "crop" (that box of the other image) or "resize" (all of it)
+    # into the box: "crop" (that box of the other image), "resize" (all of it shrunk) or "object" (its foreground)
+    spatial_mix_paste: str = "crop"
     # The coursework's training tips.
     pretrain_d_steps: int = 0  # steps of D-only training against a fixed G before G starts
     balance: bool = False  # keep D and G at similar skill using D's accuracy on fakes

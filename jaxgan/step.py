@@ -413,9 +413,13 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
         images, labels = batch["image"], batch["label"]
         if cfg.spatial_mix:  # on the global batch: the same composites on any number of devices
             mix_key = jax.random.fold_in(key, KEY_MIX)
-            images, labels = classmap.cutmix(jax.random.fold_in(mix_key, 0), images, labels, cfg.num_classes,
-                                             cfg.spatial_mix, cfg.spatial_mix_paste)
-            y_fake = classmap.random_maps(jax.random.fold_in(mix_key, 1), y_fake, cfg.num_classes, cfg.spatial_mix)
+            images, maps = classmap.cutmix(jax.random.fold_in(mix_key, 0), images, labels, cfg.num_classes,
+                                           cfg.spatial_mix, cfg.spatial_mix_paste)
+            # soft object cells: the fakes are asked for the real maps' cell weights, with their own classes
+            weights = classmap.pasted_weights(maps, labels) if cfg.spatial_mix_paste == "object" else None
+            y_fake = classmap.random_maps(jax.random.fold_in(mix_key, 1), y_fake, cfg.num_classes, cfg.spatial_mix,
+                                          weights)
+            labels = maps
         return sharded(state, images, labels, z, y_fake, jax.random.fold_in(key, KEY_DEVICE),
                        jax.random.fold_in(key, KEY_AUGMENT))
 

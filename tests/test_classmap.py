@@ -21,7 +21,7 @@ def source_per_cell(images):
     return np.asarray(images)[..., ::step, ::step, 0].astype(int)
 
 
-@pytest.mark.parametrize("paste", classmap.PASTES)
+@pytest.mark.parametrize("paste", ["crop", "resize"])  # whole cells; "object" blends: tested below
 def test_each_cell_holds_the_class_of_the_image_its_pixels_came_from(paste):
     labels = jnp.arange(N) % 4
     mixed, maps = classmap.cutmix(jax.random.key(3), numbered_images()[None], labels[None], 4, prob=0.5, paste=paste)
@@ -56,6 +56,51 @@ def test_resize_pastes_the_whole_neighbour_shrunk_into_the_box():
         outside = np.ones((32, 32), bool)
         outside[top:bottom + 1, left:right + 1] = False
         np.testing.assert_array_equal(mixed[i, ..., 0][outside], images[i, ..., 0][outside])
+
+
+def test_object_paste_lands_the_neighbours_object_without_its_sky_and_maps_weigh_the_area():
+    """Every neighbour is a dark 16x16 square (40) on a pale sky (200), over a mid-grey scene (120): in the box the
+    square lands shrunk, the sky does not (the scene shows through); each cell's map gives the neighbour's class
+    the mask's area there."""
+    images = np.full((N, 32, 32, 3), 120, np.uint8)
+    images[1::2] = 200
+    images[1::2, 8:24, 8:24] = 40
+    labels = jnp.arange(N) % 4
+    mixed, maps = classmap.cutmix(jax.random.key(7), jnp.asarray(images), labels, 4, prob=1.0, paste="object")
+    assert mixed.dtype == jnp.uint8 and maps.dtype == jnp.float32
+    mixed, maps = np.asarray(mixed[0::2, ..., 0]).astype(float), np.asarray(maps[0::2])  # the scenes got squares
+    assert mixed.min() <= 45 and mixed.max() <= 121  # the square came, no sky did
+    np.testing.assert_allclose(maps.sum(-1), 1.0, rtol=1e-6)
+    alpha = (120 - mixed) / (120 - 40)  # how much of each pixel is the square
+    covered = alpha.reshape(-1, 4, 8, 4, 8).mean((2, 4))
+    other = np.asarray(labels[1::2])
+    np.testing.assert_allclose(np.take_along_axis(maps, other[:, None, None, None], -1)[..., 0], covered, atol=0.02)
+    assert (covered.sum((1, 2)) > 0).all() and (covered < 0.99).all((1, 2)).mean() > 0.5  # objects, in no box
+    weights = np.asarray(classmap.pasted_weights(jnp.asarray(maps), labels[0::2]))
+    np.testing.assert_allclose(weights, covered, atol=0.02)
+
+
+def test_foreground_finds_an_object_that_stands_out_from_the_frame():
+    sky = jnp.full((2, 32, 32, 3), 180.0).at[:, 10:22, 4:28].set(jnp.array([60.0, 50.0, 40.0]))
+    sky = sky.at[1].add(jax.random.uniform(jax.random.key(0), (32, 32, 3), maxval=20.0))  # a noisy sky
+    mask = np.asarray(classmap.foreground(sky))
+    assert mask.shape == (2, 32, 32) and mask.min() >= 0 and mask.max() <= 1
+    assert (mask[:, 11:21, 5:27] == 1).all() and (mask[:, :8] == 0).all() and (mask[:, 24:] == 0).all()
+    flat = np.asarray(classmap.foreground(jnp.full((1, 32, 32, 3), 90.0)))
+    assert np.isfinite(flat).all() and (flat == 0).all()  # nothing stands out: all background, no division by 0
+
+
+def test_random_maps_with_weights_ask_the_fakes_for_the_real_maps_cells():
+    weights = jax.random.uniform(jax.random.key(0), (500, 4, 4)) * (jax.random.uniform(jax.random.key(1), (500, 1, 1)) < 0.5)
+    labels = jnp.zeros((500,), jnp.int32)
+    maps = np.asarray(classmap.random_maps(jax.random.key(2), labels, 4, 0.5, weights=weights))
+    np.testing.assert_allclose(maps.sum(-1), 1.0, rtol=1e-6)
+    other = maps[..., 1:].sum(-1)
+    drew_another = (maps[..., 1:] > 0).any((1, 2, 3))
+    np.testing.assert_allclose(other[drew_another], np.asarray(weights)[drew_another], rtol=1e-6)
+    assert 0.6 < drew_another[np.asarray(weights).any((1, 2))].mean() < 0.9  # three classes of four are another
+    np.testing.assert_allclose(np.asarray(classmap.pasted_weights(jnp.asarray(maps), labels))[drew_another],
+                               np.asarray(weights)[drew_another], atol=1e-6)
 
 
 def test_no_mixing_gives_the_images_and_one_hot_maps():
@@ -133,11 +178,15 @@ def test_a_box_of_another_class_changes_g_most_in_its_cells_and_d_through_its_ce
     np.testing.assert_allclose(d(x, winged) - d(x, horse), left + right, rtol=1e-4, atol=1e-4)
 
 
-def test_the_step_trains_on_spatially_mixed_labels_without_retracing(small_images):
-    """With ResizeMix; CutMix's crops, determinism and device-count independence: `test_parallel.py`, 8 against 1."""
+@pytest.mark.parametrize("paste", ["resize", "object"])
+def test_the_step_trains_on_spatially_mixed_labels_without_retracing(small_images, paste):
+    """ResizeMix and object pastes; CutMix's crops, determinism and device-count independence: `test_parallel.py`."""
+    import chex
+
     from tests.test_step import run
 
-    cfg = tiny_config(model="cdcgan", num_classes=10, spatial_mix=0.5, spatial_mix_paste="resize", augment="flip",
+    chex.clear_trace_counter()  # chex counts traces per function across the session: each paste traces once
+    cfg = tiny_config(model="cdcgan", num_classes=10, spatial_mix=0.5, spatial_mix_paste=paste, augment="flip",
                       loss="hinge")
     _, metrics = run(cfg, *small_images, 3, max_traces=1)
     assert all(np.isfinite(float(m["d_loss"])) and np.isfinite(float(m["g_loss"])) for m in metrics)
