@@ -155,7 +155,19 @@ def foreground(images: jax.Array) -> jax.Array:
 
 
 def cell_means(mask: jax.Array) -> jax.Array:
-    """A pixel mask's mean over each cell: (..., S, S) -> (..., GRID, GRID)."""
+    """A pixel mask's mean over each cell.
+
+    Args:
+      mask: float (..., S, S), S a multiple of GRID.
+
+    Returns:
+      float (..., GRID, GRID): the share of each cell's pixels the mask covers.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> cell_means(jnp.zeros((32, 32)).at[:4, :8].set(1.0))[0].tolist()   # half the top-left cell
+      [0.5, 0.0, 0.0, 0.0]
+    """
     size = mask.shape[-1]
     factor = size // GRID
     return mask.reshape(mask.shape[:-2] + (GRID, factor, GRID, factor)).mean((-3, -1))

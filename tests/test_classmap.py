@@ -91,7 +91,8 @@ def test_foreground_finds_an_object_that_stands_out_from_the_frame():
 
 
 def test_random_maps_with_weights_ask_the_fakes_for_the_real_maps_cells():
-    weights = jax.random.uniform(jax.random.key(0), (500, 4, 4)) * (jax.random.uniform(jax.random.key(1), (500, 1, 1)) < 0.5)
+    boxed = jax.random.uniform(jax.random.key(1), (500, 1, 1)) < 0.5
+    weights = jax.random.uniform(jax.random.key(0), (500, 4, 4)) * boxed
     labels = jnp.zeros((500,), jnp.int32)
     maps = np.asarray(classmap.random_maps(jax.random.key(2), labels, 4, 0.5, weights=weights))
     np.testing.assert_allclose(maps.sum(-1), 1.0, rtol=1e-6)
