@@ -1,7 +1,7 @@
 """Wings from class maps: the same latents as a plain horse and with a wing class above the back, read by the judge.
 
     python benchmarks/wing_maps.py smix=/work/flagship/w64_lecam_smix cont=/work/flagship/w64_lecam_cont \
-        [--truncation 1.5] [--seed 0] [--out benchmarks/wing_maps]
+        [--truncation 1.5] [--seed 0] [--wing-weights 1,0.5] [--out benchmarks/wing_maps]
 
 A model trained with `spatial_mix` has learnt what a class map means; one trained without it never saw one. Each
 model (NAME=SOURCE as in `flagship_candidates.py`) draws images 0-63 of one seed under `horse=1`, under the shipped
@@ -27,9 +27,13 @@ WINGS_AT_LEAST = 0.2
 SHIPPED_MIX = "horse=0.9,bird=0.05,airplane=0.05"
 
 
-def mixes() -> list[str]:
-    """The mixtures compared: a plain horse, the shipped Pegasus's mixture, the search's wing maps."""
-    return ["horse=1", SHIPPED_MIX] + [f"horse=1; {w}=1@{r}" for w in pegasus.WINGS for r in pegasus.WING_REGIONS]
+def mixes(wing_weights=(1.0,)) -> list[str]:
+    """The mixtures compared: a plain horse, the shipped Pegasus's mixture, the search's wing maps (with each of
+    `wing_weights` for the wing class in the region, the rest horse: a model trained with the object paste saw
+    cells that a wing covers in part)."""
+    region = lambda w, wing: f"{wing}=1" if w == 1 else f"horse={1 - w:g},{wing}={w:g}"
+    return ["horse=1", SHIPPED_MIX] + [f"horse=1; {region(x, w)}@{r}" for x in wing_weights for w in pegasus.WINGS
+                                       for r in pegasus.WING_REGIONS]
 
 
 def main():
@@ -37,8 +41,10 @@ def main():
     ap.add_argument("models", nargs="+", help="NAME=SOURCE (pretrained:NAME, FOLDER or FOLDER:best)")
     ap.add_argument("--truncation", type=float, default=1.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--wing-weights", default="1", help="comma-separated weights of the wing class in its region")
     ap.add_argument("--out", default="benchmarks/wing_maps")
     args = ap.parse_args()
+    wing_weights = tuple(float(w) for w in args.wing_weights.split(","))
     pairs = named_sources(ap, args.models)
     judge = evaluator_lib.load_judge()
     result = {"truncation": args.truncation, "seed": args.seed, "n": N, "models": {}}
@@ -47,7 +53,7 @@ def main():
     for name, source in pairs:
         cfg, state = load(source)
         rows, per_mix = [], {}
-        for mix in mixes():
+        for mix in mixes(wing_weights):
             m = sampling.parse_mix(mix, cfg)
             images, _ = sampling.sample(cfg, state, N, seed=args.seed, labels=np.broadcast_to(m, (N,) + m.shape),
                                         truncation=args.truncation)
@@ -67,7 +73,7 @@ def main():
     side = np.concatenate([part for s in sheets for part in (s, gap)][:-1], axis=1)
     sampling.picture(side[None], scale=4).save(out.with_suffix(".png"))  # models left to right, as given
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    rows_named = "\n".join(f"{i + 1}. `{m}`" for i, m in enumerate(mixes()))
+    rows_named = "\n".join(f"{i + 1}. `{m}`" for i, m in enumerate(mixes(wing_weights)))
     out.with_suffix(".md").write_text(
         f"Images 0-{N - 1} of seed {args.seed}, truncation {args.truncation}; nothing selected. Rows of the sheet "
         f"(first {SHOWN} latents, models left to right):\n\n{rows_named}\n\n" + "\n".join(lines) + "\n")
