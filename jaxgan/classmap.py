@@ -175,7 +175,7 @@ def cell_means(mask: jax.Array) -> jax.Array:
 
 def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: int, prob: float,
            paste: str = "crop") -> tuple[jax.Array, jax.Array]:
-    """CutMix (or ResizeMix) of a real batch with the next image of the batch (cyclically), and the class maps.
+    """CutMix (ResizeMix, or an object paste) of a real batch with the next image of the batch, and the class maps.
 
     Args:
       key: a PRNG key, used once.
