@@ -217,7 +217,7 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
     if jnp.issubdtype(images.dtype, jnp.integer):
         info = jnp.iinfo(images.dtype)
         mixed = jnp.clip(jnp.round(mixed), info.min, info.max)
-    weight = (cell_means(alpha) if paste == "object" else boxes.astype(jnp.float32))[..., None]
+    weight = cell_means(alpha)[..., None]  # whole-cell pastes: the box itself
     maps = (1.0 - weight) * one_hot_maps(labels, num_classes) + weight * one_hot_maps(other_labels, num_classes)
     return mixed.astype(images.dtype), maps
 

@@ -57,6 +57,10 @@ class Config:
     beta1: float = 0.5
     beta2: float = 0.999
     n_dis: int = 1  # discriminator updates per generator update
+    # Learning-rate decay: from step lr_decay_start both learning rates fall linearly to 0 over lr_decay_steps
+    # steps (0: constant). A function of the run's step, so it carries on across slices and --init-from.
+    lr_decay_start: int = 0
+    lr_decay_steps: int = 0
     # Mixed precision: G and D compute in this dtype during training ("bfloat16" for GPUs/TPUs), while parameters,
     # optimizer states, statistics, losses and sampling stay float32. On XLA:CPU bfloat16 does not pay.
     compute_dtype: str = "float32"
@@ -203,10 +207,13 @@ def _validate(c: Config):
     for key in ("z_dim", "g_width", "d_width", "batch_size", "n_dis", "steps", "log_every", "checkpoint_every",
                 "keep_checkpoints"):
         _check(getattr(c, key) >= 1, key, "must be at least 1", getattr(c, key))
-    for key in ("num_classes", "pretrain_d_steps", "sample_every", "eval_every", "seed"):
+    for key in ("num_classes", "pretrain_d_steps", "sample_every", "eval_every", "seed", "lr_decay_start",
+                "lr_decay_steps"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     for key in ("lr_g", "lr_d"):
         _check(getattr(c, key) > 0, key, "must be positive", getattr(c, key))
+    _check(c.lr_decay_start == 0 or c.lr_decay_steps > 0, "lr_decay_start", "has no effect without lr_decay_steps > 0",
+           c.lr_decay_start)
     for key in ("beta1", "beta2", "ema_decay", "d_dropout", "lecam_decay"):
         _check(0 <= getattr(c, key) < 1, key, "must be in [0, 1)", getattr(c, key))
     _check(c.eval_samples >= 64, "eval_samples", "must be at least 64", c.eval_samples)

@@ -98,6 +98,30 @@ def optimizers(cfg: Config) -> tuple[optax.GradientTransformation, optax.Gradien
     return g_tx, d_tx
 
 
+def learning_rate_scale(cfg: Config, step: jax.Array) -> jax.Array:
+    """What both learning rates are multiplied by at `step`: 1, then a linear fall to 0 (`lr_decay_*`).
+
+    Applied to Adam's updates in the step, as a function of the run's step rather than of a count inside the
+    optimizer state: the schedule goes on across slices and `--init-from`, and checkpoints keep their structure
+    whether it is on or not (for Adam, scaling its updates is scaling its learning rate).
+
+    Args:
+      cfg: the run's config.
+      step: the step (may be traced).
+
+    Returns:
+      float32 scalar in [0, 1].
+
+    Example:
+      >>> cfg = Config(lr_decay_start=100, lr_decay_steps=50)
+      >>> [float(learning_rate_scale(cfg, s)) for s in (0, 100, 125, 150, 200)]
+      [1.0, 1.0, 0.5, 0.0, 0.0]
+    """
+    if not cfg.lr_decay_steps:
+        return jnp.ones((), jnp.float32)
+    return jnp.asarray(optax.linear_schedule(1.0, 0.0, cfg.lr_decay_steps, cfg.lr_decay_start)(step), jnp.float32)
+
+
 def _split(variables) -> tuple[Any, Any]:
     variables = dict(variables)
     params = variables.pop("params")

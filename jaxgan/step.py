@@ -36,7 +36,7 @@ import optax
 
 from jaxgan import augment, classmap, data, losses, models, parallel
 from jaxgan.config import Config
-from jaxgan.state import EMAState, GANState, NetState, optimizers
+from jaxgan.state import EMAState, GANState, NetState, learning_rate_scale, optimizers
 
 AXIS = parallel.AXIS
 # Purposes of the keys folded from a step's key.
@@ -105,6 +105,22 @@ class Networks:
         return self.compute_dtype != jnp.float32
 
 
+def step_lr_scale(cfg: Config, step: jax.Array) -> jax.Array | None:
+    """The learning-rate factor the updates of `step` take (`state.learning_rate_scale`), None with constant rates.
+
+    None leaves the updates untouched: constant-rate runs stay bit-identical to those of jaxgan before the schedule
+    (a traced factor of 1 lets XLA round Adam's update differently in the last place).
+
+    Args:
+      cfg: the run's config.
+      step: the step (traced).
+
+    Returns:
+      A float32 scalar, or None when `lr_decay_steps` is 0.
+    """
+    return learning_rate_scale(cfg, step) if cfg.lr_decay_steps else None
+
+
 def generate(nets: Networks, params, stats, z: jax.Array, y: jax.Array) -> tuple[jax.Array, Any]:
     """G in training mode.
 
@@ -151,7 +167,8 @@ def discriminate(nets: Networks, params, stats, x: jax.Array, y: jax.Array, key:
 
 
 def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fake: jax.Array, y_fake: jax.Array,
-             key: jax.Array, anchors: jax.Array | None = None) -> tuple[NetState, jax.Array | None, Metrics]:
+             key: jax.Array, anchors: jax.Array | None = None, lr_scale: jax.Array | None = None
+             ) -> tuple[NetState, jax.Array | None, Metrics]:
     """One discriminator update on (real, fake) with G held fixed.
 
     Args:
@@ -163,6 +180,7 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
       y_fake: their labels (N,).
       key: this update's key; fold_in(key, 0..4) serve its evaluations of D and the penalties, once each.
       anchors: the LeCam anchors (`GANState.lecam`) when `lecam_weight` > 0, else None.
+      lr_scale: the learning-rate factor of this step (`state.learning_rate_scale`); None: 1.
 
     Returns:
       (D's new state, the anchors moved by this update's logits (None when off), {"d_loss", "d_real", "d_fake",
@@ -189,6 +207,8 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
     (loss, (stats, real_logits, fake_logits, extra)), grads = jax.value_and_grad(loss_fn, has_aux=True)(d.params)
     grads = parallel.mean(grads)
     updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
+    if lr_scale is not None:
+        updates = optax.tree_utils.tree_scalar_mul(lr_scale, updates)
     metrics = parallel.mean({
         "d_loss": loss,
         "d_real": jnp.mean(models.probability(real_logits)),
@@ -202,7 +222,8 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
 
 
 def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fake: jax.Array, d: NetState,
-             key: jax.Array, transform: Callable[[jax.Array], jax.Array] | None = None) -> tuple[NetState, Metrics]:
+             key: jax.Array, transform: Callable[[jax.Array], jax.Array] | None = None,
+             lr_scale: jax.Array | None = None) -> tuple[NetState, Metrics]:
     """One generator update through D, with D held fixed by `stop_gradient`.
 
     Args:
@@ -214,6 +235,7 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
       d: D's state after this step's D updates.
       key: the dropout key of this evaluation of D.
       transform: a differentiable map applied to the images before D sees them (augmentation); None: none.
+      lr_scale: the learning-rate factor of this step (`state.learning_rate_scale`); None: 1.
 
     Returns:
       (G's new state, {"g_loss", "g_fake"} averaged over devices).
@@ -229,6 +251,8 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
     (grads,) = g_vjp(fake_grad)
     grads = parallel.mean(grads)
     updates, opt_state = nets.g_tx.update(grads, g.opt_state, g.params)
+    if lr_scale is not None:
+        updates = optax.tree_utils.tree_scalar_mul(lr_scale, updates)
     metrics = parallel.mean({"g_loss": loss, "g_fake": jnp.mean(models.probability(fake_logits))})
     return NetState(optax.apply_updates(g.params, updates), g.stats, opt_state), metrics
 
@@ -311,12 +335,13 @@ def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last,
     """
     cfg = nets.cfg
     seen = nets.seen_augmentation
+    lr_scale = step_lr_scale(cfg, state.step)
 
     def slot(carry, i, real_i, y_i, fake_i, y_fake_i):  # carry: (D's state, LeCam anchors or None)
         real_i = augment_seen(seen, aug_key, AUG_D_REAL, i, real_i)
         fake_i = augment_seen(seen, aug_key, AUG_D_FAKE, i, jax.lax.stop_gradient(fake_i))
         d, anchors, m = d_update(nets, carry[0], real_i, y_i, fake_i, y_fake_i, jax.random.fold_in(dev_key, i),
-                                 carry[1])
+                                 carry[1], lr_scale)
         return _select(i < n_updates, (d, anchors), carry), m
 
     def fresh_slot(carry, i):  # the first n_dis - 1 updates generate their own fakes, G fixed
@@ -375,7 +400,7 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
     if "g" in phases:
         seen = lambda x: augment_seen(nets.seen_augmentation, aug_key, AUG_G_FAKE, 0, x)
         new_g, g_metrics = g_update(nets, state.g.replace(stats=g_stats), g_vjp, fake_last, y_fake[-1], d,
-                                    jax.random.fold_in(dev_key, n_slots), seen)
+                                    jax.random.fold_in(dev_key, n_slots), seen, step_lr_scale(cfg, state.step))
         new_ema = ema_update(state.ema, new_g, state.step - cfg.pretrain_d_steps, cfg.ema_decay)
         g, ema = _select(pretraining, (g, ema), (new_g, new_ema))  # pre-training: G and its EMA stay as they were
         metrics.update(g_metrics)

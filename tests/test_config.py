@@ -43,6 +43,8 @@ def test_overrides_are_typed():
     (["spatial_mix=0.5"], "spatial_mix"),  # dcgan's generator takes no class maps
     (["spatial_mix_paste=shrink"], "spatial_mix_paste"),
     (["spatial_mix_paste=resize"], "spatial_mix_paste"),  # without spatial_mix it would do nothing
+    (["lr_decay_steps=-5"], "lr_decay_steps"),
+    (["lr_decay_start=1000"], "lr_decay_start"),  # without lr_decay_steps it would do nothing
 ])
 def test_bad_keys_and_values_name_the_key(override, key):
     with pytest.raises(UserError, match=f"'{key}'"):

@@ -66,6 +66,22 @@ def test_no_retracing_after_the_first_step(small_images, changes):
     assert int(st.step) == 4 and all(np.isfinite(m["d_loss"]) and np.isfinite(m["g_loss"]) for m in metrics)
 
 
+def test_learning_rate_decay_follows_the_step_and_stops_at_zero(small_images):
+    cfg = tiny_config(lr_decay_start=1, lr_decay_steps=2)  # scale 1, 1, 0.5, 0, 0 at steps 0..4
+    st, _ = run(cfg, *small_images, 3)
+    halfway = host(st)
+    st, _ = run(cfg, *small_images, 2, st=st)
+    # At scale 0 the parameters stand still while Adam's moments go on.
+    chex.assert_trees_all_equal(host((st.g.params, st.d.params)), (halfway.g.params, halfway.d.params))
+    assert not np.array_equal(host(st.d.opt_state)[0].mu["Conv_0"]["kernel"], halfway.d.opt_state[0].mu["Conv_0"]["kernel"])
+    # Before the decay starts a run is the constant-rate run (to rounding: the factor is traced); in it they differ.
+    constant, _ = run(tiny_config(), *small_images, 2)
+    decayed, _ = run(cfg, *small_images, 2)
+    chex.assert_trees_all_close(host(constant), host(decayed), rtol=1e-4, atol=1e-7)
+    constant, _ = run(tiny_config(), *small_images, 1, st=constant)
+    assert not np.array_equal(host(constant.g.params)["Dense_0"]["kernel"], halfway.g.params["Dense_0"]["kernel"])
+
+
 def test_pretraining_trains_d_alone_first(small_images, before):
     st, metrics = run(tiny_config(pretrain_d_steps=2), *small_images, 2)
     chex.assert_trees_all_equal(g_part(st), (before.g.params, before.g.stats, before.g.opt_state,
