@@ -25,6 +25,12 @@ N = 64
 WINGS_AT_LEAST = 0.2
 
 
+def winged_horses(verdicts: dict) -> int:
+    """How many images the judge (`pegasus.judge_verdicts`) reads as horses with p(bird) + p(airplane) >=
+    WINGS_AT_LEAST: a horse with wing evidence."""
+    return sum(i["top_class"] == pegasus.HORSE and i["p_wings"] >= WINGS_AT_LEAST for i in verdicts["images"])
+
+
 def batch(source: str, mix: str, truncation, seed: int):
     """(images uint8 (64, 32, 32, 3), training step) of `source` under `mix`."""
     cfg, state = load(source)
@@ -48,7 +54,7 @@ def main():
     for name, source in pairs:
         images, step = batch(source, args.mix, args.truncation, args.seed)
         v = pegasus.judge_verdicts(judge, images)
-        winged = sum(i["top_class"] == pegasus.HORSE and i["p_wings"] >= WINGS_AT_LEAST for i in v["images"])
+        winged = winged_horses(v)
         result["models"][name] = {"source": source, "step": step, "horse_share": v["horse_share"],
                                   "mean_p_horse": v["mean_p_horse"], "mean_p_wings": v["mean_p_wings"],
                                   "horse_with_wings": winged, "top_classes": v["top_classes"]}

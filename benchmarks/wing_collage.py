@@ -27,15 +27,14 @@ import pathlib
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
-from PIL import Image
 
 from flagship_candidates import load, named_sources
+from pegasus_batches import WINGS_AT_LEAST, winged_horses
 from jaxgan import data, evaluator as evaluator_lib, models, pegasus, sampling
 from jaxgan.layers import UpsampleConv
 from jaxgan.models.biggan import DCGANGenerator
 
 N, SHOWN = 64, 16
-WINGS_AT_LEAST = 0.2
 BOX = (2, 12, 3, 29)  # rows y0:y1, columns x0:x1 (pixels of 32): cells centred in it get the source's features
 SOURCE_SHIFT = 8  # the source's features come from this many pixels lower (its subject sits in the middle)
 LEVELS = {"4x4 (from z)": "Dense_0", "8x8 (first up-block)": "UpsampleConv_0"}
@@ -53,10 +52,9 @@ def box_mask(size: int) -> np.ndarray:
     return rows[:, None] & cols[None, :]
 
 
-def collage_images(cfg, state, z_horse, z_source, y_target, y_source, module: str | None) -> tuple:
-    """(targets, sources) uint8: G on both halves in one batch, the targets' features inside the box replaced
-    by the sources' (shifted up by SOURCE_SHIFT) at the output of `module` of the generator (None: no swap)."""
-    g, _ = models.build(cfg)
+def collage_images(g, state, z_horse, z_source, y_target, y_source, module: str | None) -> tuple:
+    """(targets, sources) uint8: the generator module `g` on both halves in one batch, the targets' features inside
+    the box replaced by the sources' (shifted up by SOURCE_SHIFT) at the output of its `module` (None: no swap)."""
     n = len(z_horse)
 
     def swap(next_fun, args, kwargs, context):
@@ -89,8 +87,7 @@ def main():
 
     def verdict(images):
         v = pegasus.judge_verdicts(judge, images)
-        winged = sum(1 for im in v["images"] if im["top_class"] == "horse" and im["p_wings"] >= WINGS_AT_LEAST)
-        return {"horse_share": v["horse_share"], "mean_p_wings": v["mean_p_wings"], "winged_horses": winged}
+        return {"horse_share": v["horse_share"], "mean_p_wings": v["mean_p_wings"], "winged_horses": winged_horses(v)}
 
     result = {"truncation": args.truncation, "seed": args.seed, "n": N, "box": BOX, "source_shift": SOURCE_SHIFT,
               "models": {}}
@@ -112,7 +109,8 @@ def main():
         horse = labels("horse=1; horse=1@0,0")
         r, c = np.nonzero(box_mask(4).any(1))[0], np.nonzero(box_mask(4).any(0))[0]
         cells = f"{r[0]}-{r[-1]},{c[0]}-{c[-1]}"  # the class map's cells (4x4) centred in the box
-        plain, _ = collage_images(cfg, state, z_horse, z_source, horse, horse, None)
+        g, _ = models.build(cfg)
+        plain, _ = collage_images(g, state, z_horse, z_source, horse, horse, None)
         rows = {"horse": verdict(plain)}
         lines.append(f"| {name} (step {int(state.step)}) | - | - | - | {rows['horse']['horse_share']:.0%} | "
                      f"{rows['horse']['mean_p_wings']:.3f} | {rows['horse']['winged_horses']}/{N} |")
@@ -120,7 +118,7 @@ def main():
             y_source = labels(f"{wing}=1; {wing}=1@0,0")
             for level, module in LEVELS.items():
                 for as_class, y_target in (("horse", horse), (wing, labels(f"horse=1; {wing}=1@{cells}"))):
-                    images, sources = collage_images(cfg, state, z_horse, z_source, y_target, y_source, module)
+                    images, sources = collage_images(g, state, z_horse, z_source, y_target, y_source, module)
                     key = f"{wing} / {level} / {as_class}"
                     rows[key] = verdict(images)
                     lines.append(f"| {name} | {wing} | {level} | {as_class} | {rows[key]['horse_share']:.0%} | "
@@ -131,7 +129,7 @@ def main():
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet = np.concatenate([np.pad(s, ((0, 4), (0, 0), (0, 0)), constant_values=255) for s in sheets])
-    Image.fromarray(sheet).resize((sheet.shape[1] * 3, sheet.shape[0] * 3), Image.NEAREST).save(out.with_suffix(".png"))
+    sampling.picture(sheet[None], scale=3).save(out.with_suffix(".png"))
     out.with_suffix(".json").write_text(json.dumps(result, indent=1))
     settings = [f"{w} / {lv} / box as {c}" for w in pegasus.WINGS for lv in LEVELS for c in ("horse", w)]
     md = [f"Images 0-{N - 1} of seed {args.seed} (horse) and {args.seed + 1} (wing source), truncation "

@@ -20,10 +20,10 @@ import pathlib
 import numpy as np
 
 from flagship_candidates import load, named_sources
+from pegasus_batches import winged_horses
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling
 
 N, SHOWN = 64, 12
-WINGS_AT_LEAST = 0.2
 SHIPPED_MIX = "horse=0.9,bird=0.05,airplane=0.05"
 
 
@@ -58,7 +58,7 @@ def main():
             images, _ = sampling.sample(cfg, state, N, seed=args.seed, labels=np.broadcast_to(m, (N,) + m.shape),
                                         truncation=args.truncation)
             v = pegasus.judge_verdicts(judge, images)
-            winged = sum(i["top_class"] == pegasus.HORSE and i["p_wings"] >= WINGS_AT_LEAST for i in v["images"])
+            winged = winged_horses(v)
             per_mix[mix] = {"horse_share": v["horse_share"], "mean_p_wings": v["mean_p_wings"],
                             "horse_with_wings": winged, "top_classes": v["top_classes"]}
             lines.append(f"| {name} (step {int(state.step)}) | `{mix}` | {v['horse_share']:.0%} | "
