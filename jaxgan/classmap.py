@@ -15,6 +15,9 @@ on its own background (a picture pasted on a picture); or "object", the same shr
 mask of its foreground (`foreground`: what stands out from the colour of its frame), so the object lands on the
 first image's scene with no box around it, and each cell's map weighs the two classes by the area each covers
 there (CutMix's area rule, per cell). The fakes' maps then take their cell weights from the real batch's.
+"placed" is the object paste in a box that is not random: it rests on the top edge of the first image's own object
+(`placed_boxes`), so a bird or airplane lands touching the top of a horse, as a wing would, and G sees real
+examples of the join.
 The fakes' maps follow the same law with their own random classes, so G is asked for exactly the kind of composite D
 sees real examples of: a model trained this way can be asked for "horse everywhere but bird above the back" (the
 principled version of a spatial Pegasus). The cells match the 4x4 features of the DCGAN-sized discriminators, whose
@@ -31,11 +34,19 @@ import jax
 import jax.numpy as jnp
 
 GRID = 4  # cells a side: the discriminator's last feature map and the generator's first block are 4x4
-PASTES = ("crop", "resize", "object")  # into a box: that box of the other image, all of it shrunk, or its object
+# into a box: that box of the other image, all of it shrunk, its object, or its object in a box on the image's own
+PASTES = ("crop", "resize", "object", "placed")
+SOFT_PASTES = ("object", "placed")  # blended through a soft mask: the maps' cells weigh the classes by area
 # `foreground`: a pixel this far from the frame's mean colour, as a fraction of the image's farthest pixel, is
 # background up to the first and foreground from the second (linear between): CIFAR-10's birds and airplanes
 # mostly sit on sky or foliage that reaches the frame.
 FOREGROUND_RAMP = (0.2, 0.5)
+# `placed_boxes` (cells): the object's top row and the row above it, so the paste both overlaps the object and
+# reaches above it; as wide as tall or wider (wings spread); a cell row holds the image's object where one of its
+# cells is at least PLACED_COVER foreground.
+PLACED_HEIGHT = 2
+PLACED_WIDTHS = (2, 3)
+PLACED_COVER = 0.25
 
 
 def one_hot_maps(labels: jax.Array, num_classes: int) -> jax.Array:
@@ -76,6 +87,49 @@ def random_boxes(key: jax.Array, shape: tuple[int, ...], prob: float) -> jax.Arr
     left = (jax.random.uniform(k_left, shape) * (GRID - w + 1)).astype(jnp.int32)
     cells = jnp.arange(GRID)
     rows = (cells >= top[..., None]) & (cells < (top + h)[..., None])
+    cols = (cells >= left[..., None]) & (cells < (left + w)[..., None])
+    return on[..., None, None] & rows[..., :, None] & cols[..., None, :]
+
+
+def placed_boxes(key: jax.Array, images: jax.Array, prob: float) -> jax.Array:
+    """Boxes resting on the top edge of each image's own object, one per image with probability `prob`.
+
+    The box's bottom row is the topmost cell row the image's `foreground` reaches into (a cell at least
+    `PLACED_COVER` covered), so what is pasted there overlaps the object's top and reaches above it (an object
+    reaching the top row gets the two top rows); it is centred over the object's cells in that row, give or take
+    a cell. An image with no such row gets its box on the middle rows.
+
+    Args:
+      key: a PRNG key, used once.
+      images: images (..., N, S, S, 3), any dtype.
+      prob: probability that an image gets a box.
+
+    Returns:
+      bool (..., N, GRID, GRID): True inside the box, `PLACED_HEIGHT` cells high and `PLACED_WIDTHS` wide.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> horse = jnp.full((1, 32, 32, 3), 200.0).at[:, 16:, 8:24].set(40.0)   # a dark body on the lower half
+      >>> box = placed_boxes(jax.random.key(0), horse, 1.0)[0]
+      >>> int(jnp.nonzero(box.any(-1))[0].max())   # the box's bottom row: the body's top row of cells
+      2
+    """
+    shape = images.shape[:-3]
+    k_on, k_w, k_shift = jax.random.split(key, 3)
+    on = jax.random.bernoulli(k_on, prob, shape)
+    w = jax.random.randint(k_w, shape, PLACED_WIDTHS[0], PLACED_WIDTHS[-1] + 1)
+    cover = cell_means(foreground(images))
+    rows_held = cover.max(-1) >= PLACED_COVER
+    held = rows_held.any(-1)
+    top_row = jnp.where(held, jnp.argmax(rows_held, -1), GRID // 2)
+    row_cover = jnp.take_along_axis(cover, top_row[..., None, None], axis=-2)[..., 0, :]  # (..., N, GRID)
+    centres = jnp.arange(GRID) + 0.5
+    centre = jnp.where(held, (row_cover * centres).sum(-1) / jnp.maximum(row_cover.sum(-1), 1e-6), GRID / 2)
+    shift = jax.random.uniform(k_shift, shape, minval=-1.0, maxval=1.0)
+    left = jnp.clip(jnp.round(centre - w / 2 + shift), 0, GRID - w).astype(jnp.int32)
+    top = jnp.clip(top_row - PLACED_HEIGHT + 1, 0, GRID - PLACED_HEIGHT)
+    cells = jnp.arange(GRID)
+    rows = (cells >= top[..., None]) & (cells < (top + PLACED_HEIGHT)[..., None])
     cols = (cells >= left[..., None]) & (cells < (left + w)[..., None])
     return on[..., None, None] & rows[..., :, None] & cols[..., None, :]
 
@@ -186,7 +240,8 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
       paste: "crop": the neighbour's pixels in the same box (CutMix); "resize": the whole neighbour shrunk into
         the box (ResizeMix), rounded back to the images' dtype; "object": that shrunk neighbour blended in
         through its shrunk `foreground` mask, each cell's map weighing the neighbour's class by the mask's mean
-        over the cell.
+        over the cell; "placed": as "object", in a box on the top edge of the image's own object
+        (`placed_boxes`) instead of a random one.
 
     Returns:
       (images of the same shape and dtype, float32 class maps (..., N, GRID, GRID, C), each cell summing to 1).
@@ -200,7 +255,10 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
     """
     if paste not in PASTES:
         raise ValueError(f"paste must be one of {', '.join(PASTES)}, not {paste!r}")
-    boxes = random_boxes(key, labels.shape, prob)
+    if paste == "placed":
+        boxes = placed_boxes(key, images, prob)
+    else:
+        boxes = random_boxes(key, labels.shape, prob)
     other_images = jnp.roll(images, -1, axis=labels.ndim - 1)
     other_labels = jnp.roll(labels, -1, axis=-1)
     pixels = box_pixels(boxes, images.shape[-2])
@@ -209,7 +267,7 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
         pasted = other_images.astype(jnp.float32)
     elif paste == "resize":
         pasted = shrink_into_boxes(other_images, boxes)
-    else:  # the image premultiplied by its mask, both shrunk: no background bleeds in at the object's edges
+    else:  # soft: the image premultiplied by its mask, both shrunk, so no background bleeds in at its edges
         mask = foreground(other_images)[..., None]
         shrunk = shrink_into_boxes(jnp.concatenate([other_images * mask, mask], -1), boxes)
         alpha, pasted = alpha * shrunk[..., 3], shrunk[..., :3]
@@ -246,7 +304,7 @@ def random_maps(key: jax.Array, labels: jax.Array, num_classes: int, prob: float
       num_classes: C.
       prob: probability that an image gets a box.
       weights: optional float (..., N, GRID, GRID): each cell's weight for the other class, instead of random
-        boxes (`prob` then unused). With `paste="object"` the real batch's own (`pasted_weights`), so the fakes'
+        boxes (`prob` then unused). With a soft paste (`SOFT_PASTES`) the real batch's own (`pasted_weights`), so the fakes'
         maps follow the law of the real maps' soft cells.
 
     Returns:

@@ -71,7 +71,8 @@ class Config:
     # Spatially mixed labels (jaxgan/classmap.py): the probability that a real image gets a box of cells from
     # another image (CutMix) with a per-cell class map, and a fake the same kind of map (0: off; mixable models).
     spatial_mix: float = 0.0
-    # into the box: "crop" (that box of the other image), "resize" (all of it shrunk) or "object" (its foreground)
+    # into the box: "crop" (that box of the other image), "resize" (all of it shrunk), "object" (its foreground) or
+    # "placed" (its foreground, in a box on the top edge of the image's own object)
     spatial_mix_paste: str = "crop"
     # The coursework's training tips.
     pretrain_d_steps: int = 0  # steps of D-only training against a fixed G before G starts

@@ -105,22 +105,6 @@ class Networks:
         return self.compute_dtype != jnp.float32
 
 
-def step_lr_scale(cfg: Config, step: jax.Array) -> jax.Array | None:
-    """The learning-rate factor the updates of `step` take (`state.learning_rate_scale`), None with constant rates.
-
-    None leaves the updates untouched: constant-rate runs stay bit-identical to those of jaxgan before the schedule
-    (a traced factor of 1 lets XLA round Adam's update differently in the last place).
-
-    Args:
-      cfg: the run's config.
-      step: the step (traced).
-
-    Returns:
-      A float32 scalar, or None when `lr_decay_steps` is 0.
-    """
-    return learning_rate_scale(cfg, step) if cfg.lr_decay_steps else None
-
-
 def generate(nets: Networks, params, stats, z: jax.Array, y: jax.Array) -> tuple[jax.Array, Any]:
     """G in training mode.
 
@@ -314,8 +298,8 @@ def d_updates_this_step(cfg: Config, d_fake_acc: jax.Array, pretraining: jax.Arr
     return jnp.where(pretraining, cfg.n_dis, n).astype(jnp.int32)
 
 
-def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key
-            ) -> tuple[NetState, Metrics]:
+def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key,
+            lr_scale: jax.Array | None = None) -> tuple[NetState, Metrics]:
     """All of a step's D updates (`n_dis`, plus the balance control's extra one), G held fixed.
 
     Args:
@@ -329,13 +313,13 @@ def d_phase(nets: Networks, state: GANState, real, labels, z, y_fake, fake_last,
       n_updates: how many of the slots take effect (`d_updates_this_step`).
       dev_key: this device's key of the step; slot i uses fold_in(dev_key, i).
       aug_key: the step's augmentation key (DiffAugment on every image D sees, when configured).
+      lr_scale: the step's learning-rate factor (`state.learning_rate_scale`); None: 1.
 
     Returns:
       (D's new state, the LeCam anchors after them (None when off), the last update's metrics).
     """
     cfg = nets.cfg
     seen = nets.seen_augmentation
-    lr_scale = step_lr_scale(cfg, state.step)
 
     def slot(carry, i, real_i, y_i, fake_i, y_fake_i):  # carry: (D's state, LeCam anchors or None)
         real_i = augment_seen(seen, aug_key, AUG_D_REAL, i, real_i)
@@ -387,6 +371,9 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
     pretraining = state.step < cfg.pretrain_d_steps
     n_updates = d_updates_this_step(cfg, state.d_fake_acc, pretraining)
     n_slots = cfg.n_dis + (1 if cfg.balance else 0)  # D slots use fold_in(dev_key, 0..n_slots-1); G the next
+    # None with constant rates leaves the updates untouched: such runs stay bit-identical to those before the
+    # schedule (a traced factor of 1 lets XLA round Adam's update differently in the last place).
+    lr_scale = learning_rate_scale(cfg, state.step) if cfg.lr_decay_steps else None
 
     # The generator's forward pass on the last z, kept with its VJP for the G update.
     g_forward = lambda params: generate(nets, params, state.g.stats, z[-1], y_fake[-1])
@@ -394,13 +381,14 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
 
     d, anchors, metrics, d_fake_acc = state.d, state.lecam, {}, state.d_fake_acc
     if "d" in phases:
-        d, anchors, metrics = d_phase(nets, state, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key)
+        d, anchors, metrics = d_phase(nets, state, real, labels, z, y_fake, fake_last, n_updates, dev_key, aug_key,
+                                      lr_scale)
         d_fake_acc = BALANCE_SMOOTHING * d_fake_acc + (1 - BALANCE_SMOOTHING) * metrics["d_fake_acc"]
     g, ema = state.g, state.ema
     if "g" in phases:
         seen = lambda x: augment_seen(nets.seen_augmentation, aug_key, AUG_G_FAKE, 0, x)
         new_g, g_metrics = g_update(nets, state.g.replace(stats=g_stats), g_vjp, fake_last, y_fake[-1], d,
-                                    jax.random.fold_in(dev_key, n_slots), seen, step_lr_scale(cfg, state.step))
+                                    jax.random.fold_in(dev_key, n_slots), seen, lr_scale)
         new_ema = ema_update(state.ema, new_g, state.step - cfg.pretrain_d_steps, cfg.ema_decay)
         g, ema = _select(pretraining, (g, ema), (new_g, new_ema))  # pre-training: G and its EMA stay as they were
         metrics.update(g_metrics)
@@ -441,7 +429,7 @@ def make_train_step(cfg: Config, mesh, phases: tuple[str, ...] = ("d", "g"), max
             images, maps = classmap.cutmix(jax.random.fold_in(mix_key, 0), images, labels, cfg.num_classes,
                                            cfg.spatial_mix, cfg.spatial_mix_paste)
             # soft object cells: the fakes are asked for the real maps' cell weights, with their own classes
-            weights = classmap.pasted_weights(maps, labels) if cfg.spatial_mix_paste == "object" else None
+            weights = classmap.pasted_weights(maps, labels) if cfg.spatial_mix_paste in classmap.SOFT_PASTES else None
             y_fake = classmap.random_maps(jax.random.fold_in(mix_key, 1), y_fake, cfg.num_classes, cfg.spatial_mix,
                                           weights)
             labels = maps

@@ -80,6 +80,49 @@ def test_object_paste_lands_the_neighbours_object_without_its_sky_and_maps_weigh
     np.testing.assert_allclose(weights, covered, atol=0.02)
 
 
+def test_placed_boxes_rest_on_the_top_edge_of_each_images_object():
+    """Dark bodies on a pale sky (clear of the frame, which tells the background), reaching up to cell row 1, 2 or 3 at
+    three places: each box's bottom row is the body's top row, so what is pasted there overlaps the body and reaches
+    above it; a flat image gets the middle rows."""
+    n = 600
+    images = np.full((n, 32, 32, 3), 200, np.uint8)
+    tops, lefts = np.arange(n) % 3 + 1, np.arange(n) // 3 % 3  # body: cell rows top..3, cell columns left..left+1
+    for i in range(n):
+        images[i, 8 * tops[i]:30, 8 * lefts[i] + 2:8 * lefts[i] + 14] = 40
+    boxes = np.asarray(classmap.placed_boxes(jax.random.key(0), jnp.asarray(images), 0.5))
+    on = boxes.any((1, 2))
+    assert 0.44 < on.mean() < 0.56
+    rows, cols = boxes.any(2), boxes.any(1)
+    heights, widths = rows.sum(1)[on], cols.sum(1)[on]
+    assert set(heights) == {classmap.PLACED_HEIGHT} and set(widths) == set(classmap.PLACED_WIDTHS)
+    assert (boxes[on].sum((1, 2)) == heights * widths).all()  # rectangles
+    bottom = np.array([np.nonzero(r)[0].max() if r.any() else -1 for r in rows])
+    np.testing.assert_array_equal(bottom[on], tops[on])
+    # The box spans the body's columns, give or take a cell: it always covers at least one of them.
+    body_cols = np.zeros((n, 4), bool)
+    body_cols[np.arange(n), lefts] = body_cols[np.arange(n), lefts + 1] = True
+    assert (cols & body_cols).any(1)[on].all()
+    flat = np.asarray(classmap.placed_boxes(jax.random.key(1), jnp.full((200, 32, 32, 3), 90, jnp.uint8), 1.0))
+    assert (np.array([np.nonzero(r)[0].max() for r in flat.any(2)]) == classmap.GRID // 2).all()
+
+
+def test_placed_paste_lands_the_neighbours_object_on_top_of_the_images_own():
+    """Every other image is a dark square on a pale sky (the neighbour); the others have a mid-grey body on the
+    lower half of a white scene: the square lands in the cells around the body's top edge, and the maps say so."""
+    images = np.full((N, 32, 32, 3), 250, np.uint8)
+    images[0::2, 16:30, 8:24] = 120
+    images[1::2] = 200
+    images[1::2, 8:24, 8:24] = 40
+    labels = jnp.arange(N) % 4
+    mixed, maps = classmap.cutmix(jax.random.key(7), jnp.asarray(images), labels, 4, prob=1.0, paste="placed")
+    mixed, maps = np.asarray(mixed[0::2, ..., 0]).astype(int), np.asarray(maps[0::2])
+    np.testing.assert_allclose(maps.sum(-1), 1.0, rtol=1e-6)
+    other = np.take_along_axis(maps, np.asarray(labels[1::2])[:, None, None, None], -1)[..., 0]
+    rows_with_square = (other > 0.05).any(2)
+    assert rows_with_square[:, 2].all() and not rows_with_square[:, 3].any()  # on the body's top row, not below
+    assert (mixed[:, :16] < 100).any((1, 2)).all()  # the square reaches above the body
+
+
 def test_foreground_finds_an_object_that_stands_out_from_the_frame():
     sky = jnp.full((2, 32, 32, 3), 180.0).at[:, 10:22, 4:28].set(jnp.array([60.0, 50.0, 40.0]))
     sky = sky.at[1].add(jax.random.uniform(jax.random.key(0), (32, 32, 3), maxval=20.0))  # a noisy sky
@@ -179,7 +222,7 @@ def test_a_box_of_another_class_changes_g_most_in_its_cells_and_d_through_its_ce
     np.testing.assert_allclose(d(x, winged) - d(x, horse), left + right, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("paste", ["resize", "object"])
+@pytest.mark.parametrize("paste", ["resize", "object", "placed"])
 def test_the_step_trains_on_spatially_mixed_labels_without_retracing(small_images, paste):
     """ResizeMix and object pastes; CutMix's crops, determinism and device-count independence: `test_parallel.py`."""
     import chex
