@@ -9,8 +9,11 @@ and the evaluator's class accuracy). Three panels: FID-C against the run's own c
 logged intervals' steps x batch / images per second: the time of the training steps themselves, on one core per
 arm when the arms are pinned side by side (`taskset -c 0` / `-c 1`), without start-up and evaluation time. Earlier
 measurements without a curve (an endpoint measured by `jaxgan eval`) can be added as points from a JSON list in
-`--points` ([{"name", "cpu_hours", "steps", "fid_c_all", "class_accuracy", "source"}]). Writes OUT.png (the three
-panels) and OUT.json (every point).
+`--points` ([{"name", "cpu_hours", "steps", "fid_c_all", "class_accuracy", "source"}]). Arms whose run folders
+are gone (a replaced machine) are kept from an earlier OUT.json with `--keep` (an arm named again on the command line
+is read from its folder instead). Writes OUT.png (the three panels) and OUT.json (every point).
+
+    python benchmarks/flagship_curves.py --keep benchmarks/flagship_curves.json NEW=RUN_FOLDER ...
 """
 from __future__ import annotations
 
@@ -55,7 +58,9 @@ def curve(workdir: pathlib.Path) -> list[dict]:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("runs", nargs="+", metavar="NAME=RUN_FOLDER")
+    p.add_argument("runs", nargs="*", metavar="NAME=RUN_FOLDER")
+    p.add_argument("--keep", type=pathlib.Path, default=None,
+                   help="an earlier OUT.json whose arms are plotted as recorded there")
     p.add_argument("--points", type=pathlib.Path, default=None, help="JSON list of earlier endpoints")
     p.add_argument("--out", default="benchmarks/flagship_curves")
     p.add_argument("--real-all", type=float, default=None,
@@ -66,7 +71,7 @@ def main():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    arms = {}
+    arms = json.loads(args.keep.read_text())["arms"] if args.keep else {}
     for item in args.runs:
         name, _, folder = item.partition("=")
         arms[name] = curve(pathlib.Path(folder))
