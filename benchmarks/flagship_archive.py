@@ -1,7 +1,7 @@
 """Keep a flagship arm's run folder in the repository, small enough to commit, so a replaced machine loses nothing.
 
-    python benchmarks/flagship_archive.py save RUN_FOLDER benchmarks/flagship_runs/NAME      # the end of a slice
-    python benchmarks/flagship_archive.py restore benchmarks/flagship_runs/NAME RUN_FOLDER   # the next slice, first
+    python benchmarks/flagship_archive.py save RUN_FOLDER benchmarks/flagship_state/NAME      # the end of a slice
+    python benchmarks/flagship_archive.py restore benchmarks/flagship_state/NAME RUN_FOLDER   # the next slice, first
 
 The flagship trains in slices across sessions, and its run folders live outside the repository (issue 21). On
 2026-12-03 the machine was replaced between two sessions and every run folder went with it: ten arms' states and
