@@ -77,18 +77,19 @@ def main():
         arms[name] = curve(pathlib.Path(folder))
     extra = json.loads(args.points.read_text()) if args.points else []
     fig, (ax_c, ax_f, ax_a) = plt.subplots(1, 3, figsize=(15, 4), dpi=90)
-    for name, points in arms.items():
+    for i, (name, points) in enumerate(arms.items()):
+        style = {"color": plt.cm.tab20(i % 20), "markersize": 3, "label": name}  # the default cycle repeats at 10
         # One sample count per curve: a run's evaluations with fewer samples (FID-C is biased upwards by fewer
         # samples) are left out.
         n = max((q.get("eval_samples") or 0 for q in points), default=0)
         points = [q for q in points if (q.get("eval_samples") or 0) == n]
-        ax_c.plot([q["cpu_hours"] for q in points], [q["fid_c"] for q in points], "o-", label=name, markersize=3)
+        ax_c.plot([q["cpu_hours"] for q in points], [q["fid_c"] for q in points], "o-", **style)
         fids = [(q["cpu_hours"], q["fid_c_all"]) for q in points if q.get("fid_c_all") is not None]
         if fids:
-            ax_f.plot(*zip(*fids), "o-", label=name, markersize=3)
+            ax_f.plot(*zip(*fids), "o-", **style)
         accs = [(q["cpu_hours"], q["class_accuracy"]) for q in points if q.get("class_accuracy") is not None]
         if accs:
-            ax_a.plot(*zip(*accs), "o-", label=name, markersize=3)
+            ax_a.plot(*zip(*accs), "o-", **style)
     for q in extra:
         ax_f.plot([q["cpu_hours"]], [q["fid_c_all"]], "s", label=f"{q['name']} ({q['steps']} steps, endpoint)")
         if q.get("class_accuracy") is not None:
