@@ -3,7 +3,8 @@
 #               a 64-sample grid and the run's HTML report (runs/demo/report.html)
 #   make test   the test suite, in two pytest-xdist workers (compiling and starting processes use one core
 #               each), one test file per worker; tests marked real_data need ../shared/tensorflow_datasets
-#               (they are skipped, and named, without it)
+#               (they are skipped, and named, without it); the 15 slowest tests are listed at the end, so a
+#               suite growing towards its 15-minute budget says where the time went
 # Others:
 #   make pegasus        the coursework hand-in from the shipped pretrained model (minutes on 2 CPU cores): the
 #                       autoencoder baseline, the Pegasus search, the architecture diagram and the report, all in
@@ -59,7 +60,7 @@ pegasus-train: setup
 	$(VENV)/bin/jaxgan report --workdir $(PEGASUS_DIR) --baseline runs/autoencoder
 
 test: setup
-	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 bench: setup
 	$(VENV)/bin/python benchmarks/train_step.py dcgan dcgan_tutorial --batch 64

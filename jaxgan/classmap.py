@@ -91,7 +91,8 @@ def random_boxes(key: jax.Array, shape: tuple[int, ...], prob: float) -> jax.Arr
     return on[..., None, None] & rows[..., :, None] & cols[..., None, :]
 
 
-def placed_boxes(key: jax.Array, images: jax.Array, prob: float) -> jax.Array:
+def placed_boxes(key: jax.Array, images: jax.Array, prob: float, *,
+                 mask: jax.Array | None = None) -> jax.Array:
     """Boxes resting on the top edge of each image's own object, one per image with probability `prob`.
 
     The box's bottom row is the topmost cell row the image's `foreground` reaches into (a cell at least
@@ -103,6 +104,7 @@ def placed_boxes(key: jax.Array, images: jax.Array, prob: float) -> jax.Array:
       key: a PRNG key, used once.
       images: images (..., N, S, S, 3), any dtype.
       prob: probability that an image gets a box.
+      mask: the images' `foreground` (..., N, S, S), when the caller has it already (`cutmix` blends through it).
 
     Returns:
       bool (..., N, GRID, GRID): True inside the box, `PLACED_HEIGHT` cells high and `PLACED_WIDTHS` wide.
@@ -118,7 +120,7 @@ def placed_boxes(key: jax.Array, images: jax.Array, prob: float) -> jax.Array:
     k_on, k_w, k_shift = jax.random.split(key, 3)
     on = jax.random.bernoulli(k_on, prob, shape)
     w = jax.random.randint(k_w, shape, PLACED_WIDTHS[0], PLACED_WIDTHS[-1] + 1)
-    cover = cell_means(foreground(images))
+    cover = cell_means(foreground(images) if mask is None else mask)
     rows_held = cover.max(-1) >= PLACED_COVER
     held = rows_held.any(-1)
     top_row = jnp.where(held, jnp.argmax(rows_held, -1), GRID // 2)
@@ -255,8 +257,10 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
     """
     if paste not in PASTES:
         raise ValueError(f"paste must be one of {', '.join(PASTES)}, not {paste!r}")
+    # One foreground per batch: the placed box reads the host's, the blend its neighbour's (the same, rolled).
+    fg = foreground(images) if paste in SOFT_PASTES else None
     if paste == "placed":
-        boxes = placed_boxes(key, images, prob)
+        boxes = placed_boxes(key, images, prob, mask=fg)
     else:
         boxes = random_boxes(key, labels.shape, prob)
     other_images = jnp.roll(images, -1, axis=labels.ndim - 1)
@@ -268,7 +272,7 @@ def cutmix(key: jax.Array, images: jax.Array, labels: jax.Array, num_classes: in
     elif paste == "resize":
         pasted = shrink_into_boxes(other_images, boxes)
     else:  # soft: the image premultiplied by its mask, both shrunk, so no background bleeds in at its edges
-        mask = foreground(other_images)[..., None]
+        mask = jnp.roll(fg, -1, axis=labels.ndim - 1)[..., None]
         shrunk = shrink_into_boxes(jnp.concatenate([other_images * mask, mask], -1), boxes)
         alpha, pasted = alpha * shrunk[..., 3], shrunk[..., :3]
     mixed = images * (1.0 - alpha[..., None]) + jnp.where(pixels[..., None], pasted, 0.0)
@@ -304,8 +308,8 @@ def random_maps(key: jax.Array, labels: jax.Array, num_classes: int, prob: float
       num_classes: C.
       prob: probability that an image gets a box.
       weights: optional float (..., N, GRID, GRID): each cell's weight for the other class, instead of random
-        boxes (`prob` then unused). With a soft paste (`SOFT_PASTES`) the real batch's own (`pasted_weights`), so the fakes'
-        maps follow the law of the real maps' soft cells.
+        boxes (`prob` then unused). With a soft paste (`SOFT_PASTES`) the real batch's own (`pasted_weights`),
+        so the fakes' maps follow the law of the real maps' soft cells.
 
     Returns:
       float32 (..., N, GRID, GRID, C), each cell summing to 1.

@@ -192,7 +192,7 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
     grads = parallel.mean(grads)
     updates, opt_state = nets.d_tx.update(grads, d.opt_state, d.params)
     if lr_scale is not None:
-        updates = optax.tree_utils.tree_scalar_mul(lr_scale, updates)
+        updates = optax.tree_utils.tree_scale(lr_scale, updates)
     metrics = parallel.mean({
         "d_loss": loss,
         "d_real": jnp.mean(models.probability(real_logits)),
@@ -236,7 +236,7 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
     grads = parallel.mean(grads)
     updates, opt_state = nets.g_tx.update(grads, g.opt_state, g.params)
     if lr_scale is not None:
-        updates = optax.tree_utils.tree_scalar_mul(lr_scale, updates)
+        updates = optax.tree_utils.tree_scale(lr_scale, updates)
     metrics = parallel.mean({"g_loss": loss, "g_fake": jnp.mean(models.probability(fake_logits))})
     return NetState(optax.apply_updates(g.params, updates), g.stats, opt_state), metrics
 
