@@ -14,8 +14,8 @@
 #   make bench          train-step and sampling throughput, start-up time (prints figures)
 #   make bench-quality  FID-C against training minutes, cpu_fast vs dcgan_tutorial (about 65 minutes)
 #   make api-docs       regenerate docs/API.md from the docstrings (a test fails when it is out of date)
-#   make notebooks      run examples/pegasus.ipynb and examples/research.ipynb top to bottom (full mode, about
-#                       10 minutes on 2 CPU cores) and save their outputs; a test fails when they are stale
+#   make notebooks      run examples/pegasus.ipynb and examples/research.ipynb top to bottom (full mode, 10-15
+#                       minutes on 2 CPU cores) and save their outputs; a test fails when they are stale
 PYTHON ?= python3
 VENV := .venv
 # The prepared CIFAR-10: $TFDS_DATA_DIR, else ../shared/tensorflow_datasets when it exists, else tfds' default.

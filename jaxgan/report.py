@@ -21,6 +21,7 @@ import html
 import io
 import json
 import pathlib
+import shlex
 
 from jaxgan import run
 from jaxgan.errors import UserError
@@ -220,10 +221,13 @@ def build(workdir, baseline=None, pegasus=None) -> str:
     env_rows = []
     for i, s in enumerate(sessions if isinstance(sessions, list) else []):
         pk = s.get("packages", {})
+        cores = s.get("cpu_cores", "?")
+        host = f" on {s['cpu']}, {cores} core{'' if cores == 1 else 's'}" if s.get("cpu") else ""  # older: none
+        flags = f"XLA_FLAGS={shlex.quote(s['xla_flags'])} " if s.get("xla_flags") else ""
         env_rows.append((str(i + 1), s.get("started", "-"), str(s.get("start_step", "-")),
-                         f"{s.get('backend', '-')}: {s.get('devices', '-')} x {s.get('device_kind', '-')}",
+                         f"{s.get('backend', '-')}: {s.get('devices', '-')} x {s.get('device_kind', '-')}{host}",
                          ", ".join(f"{k} {v}" for k, v in pk.items() if v), f"Python {s.get('python', '-')}",
-                         s.get("command", "-")))
+                         flags + s.get("command", "-")))
     folded = (
         "<details><summary>Configuration</summary>"
         + _table([(k, json.dumps(v)) for k, v in config.items()], ("key", "value"))

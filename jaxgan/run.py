@@ -15,8 +15,8 @@ A run folder (WORKDIR) is the interface between training and everything after it
     train.lock        held by the one process training the folder
     samples/          step_XXXXXX.png: the EMA generator on fixed noise every `sample_every` steps and at the end
     tensorboard/      event files: the metrics.jsonl scalars, FID-C and the sample grids
-    environment.json  versions, devices and command of every session (slice) that trained the run, with the step
-                      each reached and its wall-clock training time
+    environment.json  versions, devices, host CPU, usable cores, XLA_FLAGS and command of every session (slice)
+                      that trained the run, with the step each reached and its wall-clock training time
     candidate/        a pretrained bundle (`jaxgan.pretrained`) of the step a `--time-limit` slice ended at
     eval.json, pegasus/, report.html   written by `jaxgan eval --out`, `jaxgan pegasus --out`, `jaxgan report`
 """

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import pathlib
 import platform
 import sys
@@ -65,8 +66,24 @@ class TensorBoard:
             self._writer.close()
 
 
+def cpu_model() -> str:
+    """The host CPU's model name ("model name" in /proc/cpuinfo; else what `platform` knows, maybe "")."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def environment(start_step: int = 0) -> dict:
-    """Versions, devices and command of this process: what a report needs to say how a run was made."""
+    """Versions, devices and command of this process: what a report needs to say how a run was made.
+
+    The host's CPU model, the cores this process may use and XLA_FLAGS are recorded too: XLA:CPU splits its
+    kernels over the cores it may use and picks them by CPU, so another count or another CPU rounds differently
+    from the first step on, and the same command there is another run, not a continuation bit for bit.
+    """
     import importlib.metadata
 
     import jax
@@ -90,6 +107,9 @@ def environment(start_step: int = 0) -> dict:
         "device_kind": devices[0].device_kind,
         "devices": len(devices),
         "processes": jax.process_count(),
+        "cpu": cpu_model(),
+        "cpu_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
 
 

@@ -113,6 +113,17 @@ def test_report_without_extras_still_builds(tmp_path, small_images):
     assert "No metrics logged yet" in text and "No sample grids yet" in text and "No eval.json" in text
 
 
+def test_report_names_each_sessions_host_and_xla_flags(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps(tiny_config().to_dict()))
+    session = {"started": "2026-12-04T00:00:00+00:00", "start_step": 0, "command": "jaxgan train pegasus",
+               "backend": "cpu", "devices": 1, "device_kind": "cpu", "packages": {"jax": "0.10.2"}}
+    (tmp_path / "environment.json").write_text(json.dumps([  # a record from before the host was kept, and one after
+        session, dict(session, start_step=825, cpu="AMD EPYC", cpu_cores=1, xla_flags="--xla_a=1 --xla_b=2")]))
+    text = report.build(tmp_path)
+    assert text.count("1 x cpu on AMD EPYC, 1 core<") == 1
+    assert "XLA_FLAGS=&#x27;--xla_a=1 --xla_b=2&#x27; jaxgan train pegasus" in text
+
+
 def test_report_shows_a_pegasus_folder_kept_elsewhere(tmp_path, small_images, short_run):
     workdir = tmp_path / "w"
     train_on(small_images, tiny_config(steps=2, checkpoint_every=2), workdir)

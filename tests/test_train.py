@@ -1,5 +1,6 @@
 """The training loop and run folder: resume is exact, checkpoints are kept, a damaged one is reported."""
 import json
+import os
 
 import chex
 import jax
@@ -221,6 +222,9 @@ def test_tensorboard_events_and_environment_are_recorded(tmp_path, fake_load):
     assert [s["start_step"] for s in sessions] == [0, 2]
     assert sessions[0]["packages"]["jax"] == jax.__version__ and sessions[0]["devices"] == jax.device_count()
     assert all(s["first_step_done_unix"] > 1.7e9 for s in sessions)  # what benchmarks/startup.py reads
+    # what decides XLA:CPU's rounding, so a resume on another machine or core count shows in the record
+    assert sessions[0]["cpu_cores"] == len(os.sched_getaffinity(0)) and isinstance(sessions[0]["cpu"], str)
+    assert sessions[0]["xla_flags"] == os.environ.get("XLA_FLAGS", "")
 
 
 def _poison_at(monkeypatch, calls: set[int]):
