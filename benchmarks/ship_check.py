@@ -1,28 +1,32 @@
 """The flagship's ship rule in one command: does a candidate replace the shipped `pegasus` model?
 
-    python benchmarks/ship_check.py lecam=/work/flagship/lecam/candidate [--shipped pretrained:pegasus] \
-        [--out benchmarks/ship_check_lecam] [--n 10000] [--budget 16384] [--refine 100] [--data-dir DIR]
+    python benchmarks/ship_check.py [lecam=/work/flagship/lecam/candidate placed=...] [--shipped pretrained:pegasus] \
+        [--out benchmarks/ship_check] [--n 10000] [--budget 16384] [--refine 100] [--data-dir DIR]
 
-A model is NAME=SOURCE: an exported bundle folder (`jaxgan export`: holds card.json), `pretrained:NAME` (a bundle
-on the pretrained search path), or a run folder (`FOLDER` for its latest checkpoint, `FOLDER:best`). The rule of
-issue 21 (written down in its third slice, unchanged since), checked part by part against the shipped model:
+Each candidate is NAME=SOURCE: an exported bundle folder (`jaxgan export`: it holds card.json), `pretrained:NAME`
+(a bundle on the pretrained search path), or a run folder (`FOLDER` for its latest checkpoint, `FOLDER:best`). The
+rule of issue 21 (written down in its third slice, unchanged since), checked part by part against the shipped
+model:
 
 1. the candidate's FID-C (against its own classes and against all ten) is lower and its class accuracy (by the
    evaluator and by the judge) higher than the shipped model's: `flagship_candidates.py`, `--n` samples each,
    the same seed;
-2. the judge's p_horse^0.6 * p_wings^0.4 of the candidate's Pegasus (`jaxgan pegasus --budget B --refine R`: the
-   evaluator selects, the judge only reads the pick) is at least the shipped Pegasus's;
+2. the judge reads the candidate's Pegasus (`jaxgan pegasus --budget B --refine R`, `make pegasus`'s search: the
+   evaluator selects, the judge only reads the pick) as a horse, with p_horse^0.6 * p_wings^0.4 at least the
+   shipped Pegasus's;
 3. under the shipped Pegasus's mixture (`horse=0.9,bird=0.05,airplane=0.05` at truncation 1.5, images 0-63 of
    seed 0, nothing selected) the judge reads at least as large a share of the candidate's batch as horses as of
    the shipped model's: `pegasus_batches.py`;
 4. by eye, the candidate's Pegasus is a horse at least as clear as the shipped one. No number decides this: the
-   script draws the two Pegasi side by side at 8x (OUT/pegasus_x8.png, shipped left) and a person looks.
+   script draws the Pegasi side by side at 8x (OUT/pegasus_x8.png, shipped left, then the candidates in the order
+   given) and a person looks.
 
-Writes OUT/ship_check.md (the figures and a verdict for parts 1-3), OUT/ship_check.json, OUT/pegasus_x8.png and
-each model's search folder OUT/pegasus_NAME/ (everything `jaxgan pegasus` writes). A part already measured for the
-same model at the same step with the same settings is read back from OUT/ship_check.json instead of measured
-again (`--fresh` measures everything), so the shipped model's side (about 6 minutes on one core) is measured once
-per OUT folder, and a re-run after a crash resumes where it stopped.
+Writes OUT/ship_check.md (the figures and a verdict per candidate for parts 1-3), OUT/ship_check.json,
+OUT/pegasus_x8.png and each model's search folder OUT/pegasus_NAME/ (everything `jaxgan pegasus` writes). A part
+already measured for the same model at the same step with the same settings is read back from OUT/ship_check.json
+instead of measured again (`--fresh` measures everything): the shipped model's side (about 6 minutes on 2 cores)
+is measured once per OUT folder, a later slice's candidates are checked against it, and a re-run after a crash
+resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -47,15 +51,19 @@ HIGHER_IS_BETTER = ("class_accuracy", "judge_class_accuracy")
 BATCH_HORSE_SHARE = 0.5  # issue 21: at least half of the Pegasus's batch of 64 is horse to the judge
 
 
-def resolve(source: str) -> str:
-    """`source` in `flagship_candidates.load`'s syntax; a bundle folder becomes `pretrained:NAME` with its parent
-    put first on the pretrained search path (so two bundles both named `candidate` never shadow each other)."""
+def resolve(name: str, source: str, links: pathlib.Path) -> str:
+    """`source` in `flagship_candidates.load`'s syntax. A bundle folder (it holds card.json) becomes
+    `pretrained:ship_check_NAME`, through a link of that name in `links`, a folder put on the pretrained search
+    path: exported bundles are all named `candidate`, and one must not shadow another or the shipped model."""
     path = pathlib.Path(source)
-    if (path / pretrained.CARD).is_file():
-        os.environ[pretrained.PATH_ENV] = os.pathsep.join([str(path.parent.resolve()),
-                                                          os.environ.get(pretrained.PATH_ENV, "")])
-        return f"pretrained:{path.name}"
-    return source
+    if not (path / pretrained.CARD).is_file():
+        return source
+    link = links / f"ship_check_{name}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(path.resolve(), target_is_directory=True)
+    if str(links) not in os.environ.get(pretrained.PATH_ENV, "").split(os.pathsep):
+        os.environ[pretrained.PATH_ENV] = os.pathsep.join([str(links), os.environ.get(pretrained.PATH_ENV, "")])
+    return f"pretrained:{link.name}"
 
 
 def search_kwargs(source: str) -> dict:
@@ -110,67 +118,80 @@ def batch_part(source: str, judge) -> dict:
 
 
 def verdicts(parts: dict, shipped: str, cand: str) -> dict:
+    """Parts 1-3 of the rule for candidate `cand` against `shipped`: {part: met}."""
     m1s, m1c = parts["measure"][shipped], parts["measure"][cand]
     one = all(m1c[k] < m1s[k] for k in LOWER_IS_BETTER) and all(m1c[k] > m1s[k] for k in HIGHER_IS_BETTER)
-    two = parts["pegasus"][cand]["judge_score"] >= parts["pegasus"][shipped]["judge_score"]
+    p2c = parts["pegasus"][cand]
+    two = p2c["judge_top_class"] == pegasus.HORSE and p2c["judge_score"] >= parts["pegasus"][shipped]["judge_score"]
     three = parts["batch"][cand]["horse_share"] >= parts["batch"][shipped]["horse_share"]
     return {"1_figures": one, "2_pegasus_judge": two, "3_batch_horse_share": three}
 
 
-def report(parts: dict, names: tuple[str, str], steps: dict, verdict: dict, args) -> str:
-    shipped, cand = names
-    met = lambda ok: "**met**" if ok else "**not met**"  # noqa: E731
-    lines = [f"# Ship check: {cand} (step {steps[cand]}) against {shipped} (step {steps[shipped]})", "",
-             f"(1) {args.n} samples each, seed 0, the model's classes in turn (`flagship_candidates.py`): "
-             f"{met(verdict['1_figures'])}", "", f"| | {shipped} | {cand} |", "|---|---|---|"]
-    for key, label, fmt in ROWS:
-        lines.append(f"| {label} | " + " | ".join(fmt.format(parts["measure"][n][key]) for n in names) + " |")
-    lines += ["", f"(2) `jaxgan pegasus --budget {args.budget} --refine {args.refine}`; the judge reads each pick: "
-              f"{met(verdict['2_pegasus_judge'])}", "", f"| | {shipped} | {cand} |", "|---|---|---|"]
+def report(parts: dict, names: list[str], steps: dict, verdict: dict, args) -> str:
+    """ship_check.md: a table per part, `names[0]` the shipped model, a verdict line per candidate."""
+    met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+    head = ["| | " + " | ".join(f"{n} ({steps[n]})" for n in names) + " |", "|---|" + "---|" * len(names)]
+    row = lambda label, cell, part: f"| {label} | " + " | ".join(cell(parts[part][n]) for n in names) + " |"  # noqa
+    says = lambda key: "; ".join(f"{n}: {met(verdict[n][key])}" for n in names[1:]) or "no candidate given"  # noqa
+    lines = [f"# Ship check against `{args.shipped}` (steps in brackets)", "",
+             f"(1) {args.n} samples each, seed 0, the model's classes in turn (`flagship_candidates.py`); lower FID-C "
+             f"(both) and higher class accuracy (both) than the shipped model: {says('1_figures')}", "", *head]
+    lines += [row(label, lambda r, k=key, f=fmt: f.format(r[k]), "measure") for key, label, fmt in ROWS]
+    lines += ["", f"(2) `jaxgan pegasus --budget {args.budget} --refine {args.refine}`, the evaluator selects, the "
+              f"judge reads the pick; a horse, its p_horse^0.6 p_wings^0.4 at least the shipped Pegasus's: "
+              f"{says('2_pegasus_judge')}", "", *head]
     rows2 = (("pick (evaluator's choice)", lambda r: f"`{md_cell(r['pick']['mix'])}` truncation "
                                                      f"{r['pick']['truncation']}, latent {r['pick']['index']}"),
              ("candidates passing every check", lambda r: f"{r['eligible']} of {r['budget']}"),
              ("judge: top class", lambda r: r["judge_top_class"]),
-             ("judge: p(horse) / p(bird) + p(airplane)", lambda r: f"{r['judge_p_horse']:.3f} / {r['judge_p_wings']:.3f}"),
+             ("judge: p(horse) / p(bird) + p(airplane)",
+              lambda r: f"{r['judge_p_horse']:.3f} / {r['judge_p_wings']:.3f}"),
              ("judge: p_horse^0.6 p_wings^0.4", lambda r: f"{r['judge_score']:.3f}"),
              ("judge: batch of 64 under the pick's mixture, horse", lambda r: f"{r['batch64_horse_share']:.0%}"))
-    for label, cell in rows2:
-        lines.append(f"| {label} | " + " | ".join(cell(parts["pegasus"][n]) for n in names) + " |")
-    c = parts["pegasus"][cand]
-    lines += ["", "The issue's own acceptance for the Pegasus, read on the candidate (not part of the rule): the "
-              f"judge's top class horse with p(bird) + p(airplane) >= {WINGS_AT_LEAST}: "
-              f"{'yes' if c['judge_top_class'] == pegasus.HORSE and c['judge_p_wings'] >= WINGS_AT_LEAST else 'no'}; "
-              f"its batch of 64 at least {BATCH_HORSE_SHARE:.0%} horse: "
-              f"{'yes' if c['batch64_horse_share'] >= BATCH_HORSE_SHARE else 'no'}."]
-    lines += ["", f"(3) images 0-63 of seed 0 under `{SHIPPED_MIX}` at truncation {SHIPPED_TRUNCATION}, nothing "
-              f"selected, read by the judge: {met(verdict['3_batch_horse_share'])}", "",
-              f"| | {shipped} | {cand} |", "|---|---|---|"]
-    for key, label, fmt in (("horse_share", "horse", "{:.0%}"), ("mean_p_wings", "mean p(bird) + p(airplane)", "{:.3f}"),
-                            ("horse_with_wings", "horses with p_wings >= 0.2", "{} of 64")):
-        lines.append(f"| {label} | " + " | ".join(fmt.format(parts["batch"][n][key]) for n in names) + " |")
-    lines += ["", "(4) by eye: `pegasus_x8.png` here, the shipped Pegasus left. Not decided by this script: is the "
-              "candidate's Pegasus a horse at least as clear as the shipped one, and does it show anything wing-like?",
-              ""]
+    lines += [row(label, cell, "pegasus") for label, cell in rows2]
+    lines += ["", "The issue's own acceptance for the Pegasus (not part of the rule): the judge's top class horse with "
+              f"p(bird) + p(airplane) >= {WINGS_AT_LEAST}, and at least {BATCH_HORSE_SHARE:.0%} of its batch of 64 "
+              "horse: " + "; ".join(
+                  f"{n}: {'yes' if acceptance(parts['pegasus'][n]) else 'no'}" for n in names) + ".",
+              "", f"(3) images 0-63 of seed 0 under `{SHIPPED_MIX}` at truncation {SHIPPED_TRUNCATION}, nothing "
+              f"selected, read by the judge; a horse share at least the shipped model's: {says('3_batch_horse_share')}",
+              "", *head]
+    lines += [row(label, lambda r, k=key, f=fmt: f.format(r[k]), "batch")
+              for key, label, fmt in (("horse_share", "horse", "{:.0%}"),
+                                      ("mean_p_wings", "mean p(bird) + p(airplane)", "{:.3f}"),
+                                      ("horse_with_wings", "horses with p_wings >= 0.2", "{} of 64"))]
+    lines += ["", "(4) by eye: `pegasus_x8.png` here, left to right " + ", ".join(names) + ". Not decided by this "
+              "script: is a candidate's Pegasus a horse at least as clear as the shipped one, and does it show "
+              "anything wing-like?", ""]
     return "\n".join(lines)
+
+
+def acceptance(r: dict) -> bool:
+    """Issue 21's reading of a Pegasus: the judge's top class horse with p_wings >= 0.2, its batch half horse."""
+    return (r["judge_top_class"] == pegasus.HORSE and r["judge_p_wings"] >= WINGS_AT_LEAST
+            and r["batch64_horse_share"] >= BATCH_HORSE_SHARE)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("candidate", help="NAME=SOURCE (a bundle folder, pretrained:NAME, FOLDER or FOLDER:best)")
-    ap.add_argument("--shipped", default="pretrained:pegasus", help="what the candidate must beat")
-    ap.add_argument("--out", default=None, help="default: benchmarks/ship_check_NAME")
+    ap.add_argument("candidates", nargs="*", help="NAME=SOURCE (a bundle folder, pretrained:NAME, FOLDER or "
+                                                  "FOLDER:best); none: measure the shipped side only, ahead of them")
+    ap.add_argument("--shipped", default="pretrained:pegasus", help="what a candidate must beat")
+    ap.add_argument("--out", default="benchmarks/ship_check")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--budget", type=int, default=16384)
     ap.add_argument("--refine", type=int, default=100)
     ap.add_argument("--data-dir")
     ap.add_argument("--fresh", action="store_true", help="measure every part again")
     args = ap.parse_args()
-    (cand, cand_source), = named_sources(ap, [args.candidate])
-    if cand == "shipped":
-        ap.error("name the candidate something other than 'shipped'")
-    models = {"shipped": resolve(args.shipped), cand: resolve(cand_source)}
-    out = pathlib.Path(args.out or f"benchmarks/ship_check_{cand}")
-    out.mkdir(parents=True, exist_ok=True)
+    pairs = named_sources(ap, args.candidates)
+    names = ["shipped"] + [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        ap.error("give each candidate its own name, none of them 'shipped'")
+    out = pathlib.Path(args.out)
+    (out / "links").mkdir(parents=True, exist_ok=True)
+    given = {"shipped": args.shipped, **dict(pairs)}
+    models = {name: resolve(name, source, (out / "links").resolve()) for name, source in given.items()}
     store_file = out / "ship_check.json"
     store = json.loads(store_file.read_text())["parts"] if store_file.is_file() else {}
     record = {"parts": store}
@@ -186,7 +207,8 @@ def main():
 
     parts = {"measure": {}, "pegasus": {}, "batch": {}}
     for name, source in models.items():
-        base = {"source": source, "step": steps[name]}
+        base = {"source": str(pathlib.Path(given[name]).resolve()) if source != given[name] else source,
+                "step": steps[name]}
         parts["measure"][name] = cached(store, f"measure/{name}", {**base, "n": args.n},
                                         lambda: measure(source, args.n, 0, evaluator, judge, args.data_dir),
                                         args.fresh, save)
@@ -198,13 +220,14 @@ def main():
                                       save)
     from PIL import Image
 
-    x8 = [np.asarray(Image.open(out / f"pegasus_{name}" / "pegasus_x8.png").convert("RGB")) for name in models]
+    x8 = [np.asarray(Image.open(out / f"pegasus_{name}" / "pegasus_x8.png").convert("RGB")) for name in names]
     gap = np.full((x8[0].shape[0], 16, 3), 255, np.uint8)
-    sampling.picture(np.concatenate([x8[0], gap, x8[1]], axis=1)[None], scale=1).save(out / "pegasus_x8.png")
-    verdict = verdicts(parts, "shipped", cand)
+    side = np.concatenate([part for img in x8 for part in (img, gap)][:-1], axis=1)
+    sampling.picture(side[None]).save(out / "pegasus_x8.png")
+    verdict = {name: verdicts(parts, "shipped", name) for name in names[1:]}
     record.update(steps=steps, verdicts=verdict)
     save()
-    text = report(parts, ("shipped", cand), steps, verdict, args)
+    text = report(parts, names, steps, verdict, args)
     (out / "ship_check.md").write_text(text)
     print(text)
 
