@@ -1,7 +1,7 @@
 """The flagship's ship rule in one command: does a candidate replace the shipped `pegasus` model?
 
     python benchmarks/ship_check.py [lecam=/work/flagship/lecam/candidate placed=...] [--shipped pretrained:pegasus] \
-        [--out benchmarks/ship_check] [--n 10000] [--budget 16384] [--refine 100] [--data-dir DIR]
+        [--out runs/ship_check] [--n 10000] [--budget 16384] [--refine 100] [--data-dir DIR]
 
 Each candidate is NAME=SOURCE: an exported bundle folder (`jaxgan export`: it holds card.json), `pretrained:NAME`
 (a bundle on the pretrained search path), or a run folder (`FOLDER` for its latest checkpoint, `FOLDER:best`). The
@@ -26,7 +26,8 @@ OUT/pegasus_x8.png and each model's search folder OUT/pegasus_NAME/ (everything 
 already measured for the same model at the same step with the same settings is read back from OUT/ship_check.json
 instead of measured again (`--fresh` measures everything): the shipped model's side (about 6 minutes on 2 cores)
 is measured once per OUT folder, a later slice's candidates are checked against it, and a re-run after a crash
-resumes where it stopped.
+resumes where it stopped. What a slice keeps in the repository is OUT's ship_check.md, .json and pegasus_x8.png
+(benchmarks/ship_check_*.md etc.); the search folders stay in OUT.
 """
 from __future__ import annotations
 
@@ -177,7 +178,8 @@ def main():
     ap.add_argument("candidates", nargs="*", help="NAME=SOURCE (a bundle folder, pretrained:NAME, FOLDER or "
                                                   "FOLDER:best); none: measure the shipped side only, ahead of them")
     ap.add_argument("--shipped", default="pretrained:pegasus", help="what a candidate must beat")
-    ap.add_argument("--out", default="benchmarks/ship_check")
+    ap.add_argument("--out", default="runs/ship_check", help="a folder outside git (runs/ is ignored): the searches "
+                                                             "write several MB of pictures per model")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--budget", type=int, default=16384)
     ap.add_argument("--refine", type=int, default=100)
