@@ -24,10 +24,11 @@ model:
 Writes OUT/ship_check.md (the figures and a verdict per candidate for parts 1-3), OUT/ship_check.json,
 OUT/pegasus_x8.png and each model's search folder OUT/pegasus_NAME/ (everything `jaxgan pegasus` writes). A part
 already measured for the same model at the same step with the same settings is read back from OUT/ship_check.json
-instead of measured again (`--fresh` measures everything): the shipped model's side (about 6 minutes on 2 cores)
-is measured once per OUT folder, a later slice's candidates are checked against it, and a re-run after a crash
-resumes where it stopped. What a slice keeps in the repository is OUT's ship_check.md, .json and pegasus_x8.png
-(benchmarks/ship_check_*.md etc.); the search folders stay in OUT.
+instead of measured again (`--fresh` measures everything): the shipped model's side (7.7 minutes on 2 cores
+beside two trainers; a candidate takes 3.5-4 minutes on them idle) is measured once per OUT folder, a later
+slice's candidates are checked against it, and a re-run after a crash resumes where it stopped. What a slice keeps
+in the repository is OUT's ship_check.md, .json and pegasus_x8.png (benchmarks/ship_check_*.md etc.); the search
+folders stay in OUT.
 """
 from __future__ import annotations
 
