@@ -210,8 +210,7 @@ def main():
 
     parts = {"measure": {}, "pegasus": {}, "batch": {}}
     for name, source in models.items():
-        base = {"source": str(pathlib.Path(given[name]).resolve()) if source != given[name] else source,
-                "step": steps[name]}
+        base = {"source": given[name], "step": steps[name]}
         parts["measure"][name] = cached(store, f"measure/{name}", {**base, "n": args.n},
                                         lambda: measure(source, args.n, 0, evaluator, judge, args.data_dir),
                                         args.fresh, save)
