@@ -43,7 +43,7 @@ import numpy as np
 
 from flagship_candidates import ROWS, load, measure, named_sources
 from pegasus_batches import WINGS_AT_LEAST, batch, winged_horses
-from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, sampling
+from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, sampling, wings
 from jaxgan.errors import UserError
 from jaxgan.metrics import reference as reference_lib
 
@@ -215,7 +215,9 @@ def main():
                                         lambda: measure(source, args.n, 0, evaluator, judge, args.data_dir),
                                         args.fresh, save)
         parts["pegasus"][name] = cached(store, f"pegasus/{name}",
-                                        {**base, "budget": args.budget, "refine": args.refine},
+                                        {**base, "budget": args.budget, "refine": args.refine,
+                                         # the search's horse reading (a search before 2026-12-04 read one view)
+                                         "steady_shifts": list(wings.STEADY_SHIFTS)},
                                         lambda: pegasus_part(name, source, out, args, evaluator_ref), args.fresh, save,
                                         present=(out / f"pegasus_{name}" / "pegasus_x8.png").is_file())
         parts["batch"][name] = cached(store, f"batch/{name}", base, lambda: batch_part(source, judge), args.fresh,

@@ -414,8 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="white: rank eligible candidates by score x whiteness of the foreground (the classic white "
                          "Pegasus); pegasus_default.png and preference.png show the pick without it")
     pg.add_argument("--score", choices=("part", "whole"), default="part",
-                    help="part (default): the horse from the whole image, the wings also from the band above its "
-                         "back (jaxgan.wings); whole: both from the whole image, as before")
+                    help="part (default): the horse from the whole image (over 18 shifted and mirrored views), the "
+                         "wings also from the band above its back (jaxgan.wings); whole: both from the whole image, "
+                         "as before")
     pg.add_argument("--refine", type=int, default=0, metavar="STEPS",
                     help="also refine the top 16 by gradient steps on latent and mixture; refined.png, refined.npz "
                          "(reported apart from the search)")

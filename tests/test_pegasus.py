@@ -182,6 +182,8 @@ def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_
     assert saved["pegasus"]["part_score"] == max(c["part_score"] for c in pool)
     for c in candidates:  # the part score is the part recognisability times the same realism
         assert c["part_score"] == pytest.approx(c["part_recognisability"] * c["realism"], rel=1e-3, abs=1e-5)
+        if not c["eligible"]:  # the steady horse reading is paid for the eligible candidates only
+            assert c["p_horse_steady"] == c["p_horse"]
     refined = saved["refined"]
     assert refined["steps"] == 3 and len(refined["images"]) == 16
     assert [e["from"]["index"] for e in refined["images"]] == [t["index"] for t in saved["top"]]

@@ -31,16 +31,43 @@ def ev():
     return evaluator_lib.load()
 
 
-def test_part_scores_combine_the_whole_image_and_the_upper_band(ev, small_images):
+def test_part_scores_combine_the_steady_horse_and_the_upper_band(ev, small_images):
     images = small_images[0][:12]
     parts = wings.part_scores(images, ev, batch_size=5)  # three batches, the last one padded
     assert all(v.shape == (12,) for v in parts.values())
-    expected = parts["p_horse"] ** 0.6 * parts["p_wings_upper"] ** 0.4 * wings.spread_factor(parts["spread"])
+    expected = parts["p_horse_steady"] ** 0.6 * parts["p_wings_upper"] ** 0.4 * wings.spread_factor(parts["spread"])
     np.testing.assert_allclose(parts["part_recognisability"], expected, rtol=1e-6)
     _, logits = ev.features_and_logits(images)
     np.testing.assert_allclose(parts["p_horse"], np.asarray(jax.nn.softmax(logits, -1))[:, 7], atol=1e-5)
+    # The steady reading is the mean of p(horse) over the 18 views, each read as an image of its own.
+    x = jnp.asarray(images, jnp.float32) / 127.5 - 1.0
+    views = np.concatenate([np.asarray(v) for v in wings.steady_views(x)])
+    _, view_logits = ev.features_and_logits(np.round((views + 1.0) * 127.5).astype(np.uint8))
+    by_view = np.asarray(jax.nn.softmax(view_logits, -1))[:, 7].reshape(18, 12)
+    np.testing.assert_allclose(parts["p_horse_steady"], by_view.mean(axis=0), atol=1e-5)
+    assert not np.allclose(parts["p_horse_steady"], parts["p_horse"], atol=1e-3)  # the views do differ
     again = wings.part_scores(images[:5], ev, batch_size=5)
     np.testing.assert_allclose(again["p_wings_upper"], parts["p_wings_upper"][:5], atol=1e-6)
+
+
+def test_the_steady_reading_is_paid_only_where_asked(ev, small_images):
+    images = small_images[0][:6]
+    every = wings.part_scores(images, ev, batch_size=4)
+    chosen = np.array([True, False, False, True, True, False])
+    some = wings.part_scores(images, ev, batch_size=4, steady=chosen)
+    np.testing.assert_allclose(some["p_horse_steady"][chosen], every["p_horse_steady"][chosen], atol=1e-6)
+    np.testing.assert_array_equal(some["p_horse_steady"][~chosen], some["p_horse"][~chosen])
+    none = wings.part_scores(images, ev, steady=np.zeros(6, bool))
+    np.testing.assert_array_equal(none["p_horse_steady"], none["p_horse"])
+
+
+def test_steady_views_are_the_shifts_and_mirrors_of_the_grid():
+    x = jax.random.uniform(jax.random.key(4), (2, 32, 32, 3))
+    views = wings.steady_views(x)
+    assert len(views) == 2 * len(wings.STEADY_SHIFTS) ** 2 and all(v.shape == x.shape for v in views)
+    k = len(wings.STEADY_SHIFTS) ** 2 - 1  # the last unmirrored view: +2 rows, +2 columns
+    np.testing.assert_array_equal(np.asarray(views[k][:, :-2, :-2]), np.asarray(x[:, 2:, 2:]))
+    np.testing.assert_array_equal(np.asarray(views[len(views) // 2 + 4]), np.asarray(x[:, :, ::-1]))
 
 
 def test_jitter_is_a_keyed_shift_or_mirror():
