@@ -31,7 +31,6 @@ import sys
 import tempfile
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from flagship_candidates import load
@@ -40,7 +39,6 @@ from jaxgan import evaluator as evaluator_lib, pegasus, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
 
 RULES = ("one_view", "body", "steady")
-SHIFTS = (-2, 0, 2)
 SHOWN = 16
 
 
@@ -50,29 +48,15 @@ def lower_band(x: jax.Array) -> jax.Array:
     return jax.image.resize(x[:, h - wings.UPPER_ROWS:], (n, h, w, c), "linear")
 
 
-def views(x: jax.Array) -> list[jax.Array]:
-    """The 18 views of `steady`: mirrored or not, shifted by SHIFTS pixels each way (edge pixels repeated)."""
-    m = max(SHIFTS)
-    out = []
-    for img in (x, x[:, :, ::-1]):
-        padded = jnp.pad(img, ((0, 0), (m, m), (m, m), (0, 0)), mode="edge")
-        out += [padded[:, m + dy:m + dy + 32, m + dx:m + dx + 32] for dy in SHIFTS for dx in SHIFTS]
-    return out
-
-
 def body_readings(images: np.ndarray, evaluator, batch_size: int = 500) -> dict[str, np.ndarray]:
     """p_horse, p_horse_lower and p_horse_steady of uint8 images (N, 32, 32, 3)."""
     horse = CIFAR10_CLASSES.index("horse")
     whole, lower, steady = [], [], []
-    for start in range(0, len(images), batch_size):
-        chunk = np.asarray(images[start:start + batch_size])
-        pad = batch_size - len(chunk)
-        x = jnp.asarray(np.concatenate([chunk, np.zeros((pad,) + chunk.shape[1:], np.uint8)]), jnp.float32)
-        x = x / 127.5 - 1.0
-        p = lambda v: np.asarray(wings._class_probs(evaluator, v))[:len(chunk), horse]
+    for x, n in wings._batches(images, batch_size):
+        p = lambda v: np.asarray(wings._class_probs(evaluator, v))[:n, horse]  # noqa: B023 (used at once)
         whole.append(p(x))
         lower.append(p(lower_band(x)))
-        steady.append(np.mean([p(v) for v in views(x)], axis=0))
+        steady.append(np.mean([p(v) for v in wings.steady_views(x)], axis=0))
     return {"p_horse": np.concatenate(whole), "p_horse_lower": np.concatenate(lower),
             "p_horse_steady": np.concatenate(steady)}
 
