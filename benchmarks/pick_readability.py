@@ -103,10 +103,11 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator) -> tuple[
     pwu = np.array([c["p_wings_upper"] for c in cands])
     sf = wings.spread_factor(np.array([c["spread"] for c in cands]))
     a, b = wings.POWERS
+    score = lambda p_horse: p_horse ** a * pwu ** b * sf * realism  # noqa: E731 (the part score, one horse reading)
     # The one-view score from the record's own fields (a search since 2026-12-04 ranks by the steady one).
-    values = {"one_view": np.array([c["p_horse"] for c in cands]) ** a * pwu ** b * sf * realism,
-              "body": (full["p_horse"] * full["p_horse_lower"]) ** (a / 2) * pwu ** b * sf * realism,
-              "steady": full["p_horse_steady"] ** a * pwu ** b * sf * realism}
+    values = {"one_view": score(np.array([c["p_horse"] for c in cands])),
+              "body": score(np.sqrt(full["p_horse"] * full["p_horse_lower"])),
+              "steady": score(full["p_horse_steady"])}
     out, rows = {"step": found["step"], "eligible": int(eligible.sum()), "budget": n,
                  "p_horse_max_drift": drift}, []
     for rule in RULES:
