@@ -1,7 +1,8 @@
 """Why the Pegasus search's first pick is less readable than others in its own top 16: two body readings, by eye.
 
     python benchmarks/pick_readability.py lecam=SOURCE:SEARCH_DIR \
-        [shipped=pretrained:pegasus:runs/ship/pegasus_shipped] [--out benchmarks/pick_readability]
+        [shipped=pretrained:pegasus:runs/ship/pegasus_shipped] [--rules one_view,body,steady] \
+        [--out benchmarks/pick_readability]
 
 Three ship checks in a row (issue 21) picked a tall shape filling the upper part of the frame that nobody could
 name, above clear horses of its own top 16. The part score as it was to 2026-12-04 (`one_view` here) read the
@@ -15,6 +16,15 @@ realism unchanged):
 - `steady`: p_horse_steady^0.6 x p_wings_upper^0.4 x spread factor, p_horse_steady the mean p(horse) over 18 views
   (mirrored or not, shifted by -2, 0 or 2 pixels each way, edges repeated): a picture that is a horse only from one
   exact view is not a readable horse. `jaxgan.wings.part_scores` reads the horse this way since this study.
+
+A second study (2026-12-04, after the check at 60000 steps picked a dark figure nobody could name, its upper
+band read as bird or airplane at 0.60 against 0.21-0.34 for clear horses of its top 16; `--rules steady,steady_wings
+--out benchmarks/pick_readability_wings`) asks the same of the wing reading, the one left read from one view
+(written down after that pick was seen, before any ranking under it was computed):
+
+- `steady_wings`: p_horse_steady^0.6 x p_wings_upper_steady^0.4 x spread factor, p_wings_upper_steady the mean
+  p(bird) + p(airplane) of the upper band of each of the 18 views: wing evidence that only one exact view shows is
+  not a wing one can see, by the rationale that made the horse reading steady.
 
 Each model is NAME=SOURCE:SEARCH_DIR: the model (`flagship_candidates.py`'s syntax, or an exported bundle folder)
 and the folder its `jaxgan pegasus` search wrote (its pegasus.json names every candidate; they are regenerated bit
@@ -38,7 +48,7 @@ from ship_check import resolve
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
 
-RULES = ("one_view", "body", "steady")
+RULES = ("one_view", "body", "steady", "steady_wings")
 SHOWN = 16
 
 
@@ -48,17 +58,20 @@ def lower_band(x: jax.Array) -> jax.Array:
     return jax.image.resize(x[:, h - wings.UPPER_ROWS:], (n, h, w, c), "linear")
 
 
-def body_readings(images: np.ndarray, evaluator, batch_size: int = 500) -> dict[str, np.ndarray]:
-    """p_horse, p_horse_lower and p_horse_steady of uint8 images (N, 32, 32, 3)."""
+def readings(images: np.ndarray, evaluator, batch_size: int = 500) -> dict[str, np.ndarray]:
+    """p_horse, p_horse_lower, p_horse_steady and p_wings_upper_steady of uint8 images (N, 32, 32, 3)."""
     horse = CIFAR10_CLASSES.index("horse")
-    whole, lower, steady = [], [], []
+    wing_ids = [CIFAR10_CLASSES.index(c) for c in wings.WINGS]
+    out = {k: [] for k in ("p_horse", "p_horse_lower", "p_horse_steady", "p_wings_upper_steady")}
     for x, n in wings._batches(images, batch_size):
-        p = lambda v: np.asarray(wings._class_probs(evaluator, v))[:n, horse]  # noqa: B023 (used at once)
-        whole.append(p(x))
-        lower.append(p(lower_band(x)))
-        steady.append(np.mean([p(v) for v in wings.steady_views(x)], axis=0))
-    return {"p_horse": np.concatenate(whole), "p_horse_lower": np.concatenate(lower),
-            "p_horse_steady": np.concatenate(steady)}
+        p = lambda v: np.asarray(wings._class_probs(evaluator, v))[:n]  # noqa: B023 (used at once)
+        views = wings.steady_views(x)
+        out["p_horse"].append(p(x)[:, horse])
+        out["p_horse_lower"].append(p(lower_band(x))[:, horse])
+        out["p_horse_steady"].append(np.mean([p(v)[:, horse] for v in views], axis=0))
+        out["p_wings_upper_steady"].append(np.mean([p(wings.upper_band(v))[:, wing_ids].sum(axis=1)
+                                                    for v in views], axis=0))
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 def regenerate(cfg, state, records: list[dict], wanted: np.ndarray) -> np.ndarray:
@@ -81,7 +94,7 @@ def rank(records, eligible: np.ndarray, value: np.ndarray) -> list[int]:
     return pegasus.ranking(records, {"part_score": value, "part_eligible": eligible}, score="part")
 
 
-def study(name: str, source: str, search_dir: pathlib.Path, evaluator) -> tuple[dict, list]:
+def study(name: str, source: str, search_dir: pathlib.Path, evaluator, rules=RULES) -> tuple[dict, list]:
     found = json.loads((search_dir / "pegasus.json").read_text())
     cfg, state = load(source)
     if int(state.step) != found["step"]:
@@ -90,7 +103,7 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator) -> tuple[
     eligible = np.array([c["part_eligible"] for c in cands])
     wanted = np.flatnonzero(eligible)
     images = regenerate(cfg, state, cands, wanted)
-    read = body_readings(images[wanted], evaluator)
+    read = readings(images[wanted], evaluator)
     recorded = np.array([cands[i]["p_horse"] for i in wanted])
     drift = float(np.max(np.abs(read["p_horse"] - recorded)))
     if drift > 1e-3:
@@ -107,20 +120,23 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator) -> tuple[
     # The one-view score from the record's own fields (a search since 2026-12-04 ranks by the steady one).
     values = {"one_view": score(np.array([c["p_horse"] for c in cands])),
               "body": score(np.sqrt(full["p_horse"] * full["p_horse_lower"])),
-              "steady": score(full["p_horse_steady"])}
+              "steady": score(full["p_horse_steady"]),
+              "steady_wings": full["p_horse_steady"] ** a * full["p_wings_upper_steady"] ** b * sf * realism}
     out, rows = {"step": found["step"], "eligible": int(eligible.sum()), "budget": n,
                  "p_horse_max_drift": drift}, []
-    for rule in RULES:
+    for rule in rules:
         order = rank(cands, eligible, values[rule])[:SHOWN]
         out[rule] = [{"candidate": int(i), **{k: cands[i][k] for k in ("mix", "truncation", "index")},
                       "p_horse": round(float(full["p_horse"][i]), 4),
                       "p_horse_lower": round(float(full["p_horse_lower"][i]), 4),
                       "p_horse_steady": round(float(full["p_horse_steady"][i]), 4),
-                      "p_wings_upper": cands[i]["p_wings_upper"], "realism": cands[i]["realism"],
+                      "p_wings_upper": cands[i]["p_wings_upper"],
+                      "p_wings_upper_steady": round(float(full["p_wings_upper_steady"][i]), 4),
+                      "realism": cands[i]["realism"],
                       "value": round(float(values[rule][i]), 4)} for i in order]
         rows.append([images[i] for i in order])
-    first = {r["candidate"] for r in out[RULES[0]]}
-    for rule in RULES[1:]:
+    first = {r["candidate"] for r in out[rules[0]]}
+    for rule in rules[1:]:
         out[f"{rule}_shared"] = sum(r["candidate"] in first for r in out[rule])
     return out, rows
 
@@ -129,7 +145,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("models", nargs="+", help="NAME=SOURCE:SEARCH_DIR")
     ap.add_argument("--out", default="benchmarks/pick_readability")
+    ap.add_argument("--rules", default=",".join(RULES), help="comma-separated, the first the one compared against")
     args = ap.parse_args()
+    rules = tuple(args.rules.split(","))
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        ap.error(f"--rules: unknown rule {unknown[0]!r}; choose from {', '.join(RULES)}")
     out = pathlib.Path(args.out)
     links = pathlib.Path(tempfile.mkdtemp(prefix="pick_readability_"))  # bundle links, outside the repository
     evaluator = evaluator_lib.load()
@@ -139,14 +160,15 @@ def main():
         source, _, search_dir = rest.rpartition(":")
         if not name or not source or not search_dir:
             ap.error(f"{item}: give NAME=SOURCE:SEARCH_DIR")
-        results[name], rows = study(name, resolve(name, source, links), pathlib.Path(search_dir), evaluator)
-        caps = [[f"{rule} #{j + 1}\nh{r['p_horse']:.2f} lo{r['p_horse_lower']:.2f}\nst{r['p_horse_steady']:.2f} "
-                 f"wu{r['p_wings_upper']:.2f}" for j, r in enumerate(results[name][rule])] for rule in RULES]
-        sheets.append(pegasus._sheet(rows, 3, labels=[f"{name} {rule}" for rule in RULES], captions=caps,
+        results[name], rows = study(name, resolve(name, source, links), pathlib.Path(search_dir), evaluator, rules)
+        caps = [[f"{rule} #{j + 1}\nst{r['p_horse_steady']:.2f} wu{r['p_wings_upper']:.2f}\n"
+                 f"wus{r['p_wings_upper_steady']:.2f} lo{r['p_horse_lower']:.2f}" for j, r in enumerate(results[name][rule])]
+                for rule in rules]
+        sheets.append(pegasus._sheet(rows, 3, labels=[f"{name} {rule}" for rule in rules], captions=caps,
                                      title=f"{name} (step {results[name]['step']}): top {SHOWN} of "
                                            f"{results[name]['eligible']} eligible under each rule"))
-        print(f"{name}: one_view's top 16 shared with body {results[name]['body_shared']}, with steady "
-              f"{results[name]['steady_shared']}", flush=True)
+        print(f"{name}: " + ", ".join(f"{r}'s top 16 shared with {rules[0]}: {results[name][r + '_shared']}"
+                                      for r in rules[1:]), flush=True)
     from PIL import Image
 
     w = max(s.width for s in sheets)
@@ -157,16 +179,17 @@ def main():
         y += s.height
     page.save(out.with_suffix(".png"))
     out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
-    lines = ["| model | rule | pick | p_horse | p_horse_lower | p_horse_steady | p_wings_upper | top 16 shared with "
-             "one_view |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| model | rule | pick | p_horse | p_horse_lower | p_horse_steady | p_wings_upper | p_wings_upper_steady "
+             f"| top 16 shared with {rules[0]} |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in results.items():
-        for rule in RULES:
+        for rule in rules:
             p = r[rule][0]
-            shared = "16" if rule == RULES[0] else str(r[f"{rule}_shared"])
+            shared = "16" if rule == rules[0] else str(r[f"{rule}_shared"])
             lines.append(f"| {name} | {rule} | {p['mix'].replace('|', chr(92) + '|')}, t {p['truncation']}, "
                          f"#{p['index']} | {p['p_horse']:.3f} | {p['p_horse_lower']:.3f} | "
-                         f"{p['p_horse_steady']:.3f} | {p['p_wings_upper']:.3f} | {shared} |")
+                         f"{p['p_horse_steady']:.3f} | {p['p_wings_upper']:.3f} | {p['p_wings_upper_steady']:.3f} | "
+                         f"{shared} |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
