@@ -57,6 +57,7 @@ HORSE_WEIGHTS = (0.9, 0.8, 0.7, 0.6, 0.5)
 # trained with spatial_mix: the two middle cells of the top row, the whole top row, the 2x2 block above the middle.
 WING_REGIONS = ("0,1-2", "0,0-3", "0-1,1-2")
 MIN_BUDGET = 64
+SAMPLE_BATCH = 500  # `sampling.sample`'s default batch size: candidates drawn as `jaxgan sample` draws them
 PREFERENCES = ("none", "white")
 SCORES = ("whole", "part")  # what reads the wings: the whole image, or the band above the back (jaxgan.wings)
 MIN_FOREGROUND = 0.1  # below this share of foreground pixels, the centre 16x16 stands in for the foreground
@@ -250,11 +251,22 @@ def search(cfg, state, budget: int, seed: int, evaluator, ref, log=print):
     (the same latent indices under every mixture, so a latent's best mixture can be found)."""
     mixes = mixtures(cfg)
     per = latents_per_combination(cfg, budget)
+    labels = [_mixture_array(cfg, mix, per) for mix in mixes]
+    by_shape: dict = {}  # mixtures whose arrays stack (flat, per level, class map): one generator call each
+    for k, y in enumerate(labels):
+        by_shape.setdefault(y.shape, []).append(k)
     records, images = [], []
     for t in TRUNCATIONS:
-        for mix in mixes:
-            imgs, _ = sampling.sample(cfg, state, per, seed=seed, labels=_mixture_array(cfg, mix, per),
-                                      truncation=t)
+        # `sample`'s latents and batch size, every mixture of a shape in one pass: a small budget does not pay a
+        # whole padded batch per mixture, and each image is the one `jaxgan sample --first I --n 1` draws.
+        z = np.asarray(sampling.latents(seed, 0, per, cfg.z_dim, t))
+        drawn = [None] * len(mixes)
+        for ks in by_shape.values():
+            imgs = sampling.generate(cfg, state, np.tile(z, (len(ks), 1)), np.concatenate([labels[k] for k in ks]),
+                                     batch_size=SAMPLE_BATCH)
+            for j, k in enumerate(ks):
+                drawn[k] = imgs[j * per:(j + 1) * per]
+        for mix, imgs in zip(mixes, drawn):
             images.append(imgs)
             records += [{"seed": seed, "index": i, "mix": mix, "truncation": t} for i in range(per)]
     images = np.concatenate(images)

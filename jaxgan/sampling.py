@@ -150,8 +150,14 @@ def default_labels(cfg: Config, n: int) -> np.ndarray | None:
     return (np.arange(n) % cfg.num_classes).astype(np.int32) if cfg.num_classes else None
 
 
-def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True) -> np.ndarray:
-    """Images of given latents (for interpolations); one compile per batch shape.
+def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    """`a` with zero rows appended up to `rows` (a fixed shape: one compiled generator for every batch)."""
+    return np.pad(a, [(0, rows - len(a))] + [(0, 0)] * (a.ndim - 1))
+
+
+def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True, batch_size: int | None = None
+             ) -> np.ndarray:
+    """Images of given latents (interpolations; many mixtures of the same latents at once).
 
     Args:
       cfg: the run's config.
@@ -159,14 +165,21 @@ def generate(cfg: Config, state: GANState, z, y=None, use_ema: bool = True) -> n
       z: latents (B, z_dim).
       y: class labels (B,) or mixtures (B, C) / (B, LEVELS, C), as in `sample`; None for unconditional models.
       use_ema: sample the EMA generator (else G itself).
+      batch_size: rows per generator call, the last call padded: one compile for any B, and each image as
+        `sample` at that batch size draws it; None: all B rows in one call (one compile per B).
 
     Returns:
       uint8 (B, 32, 32, 3).
     """
     net = state.ema if use_ema else state.g  # the EMA generator or G itself
     params, stats = net.params, net.stats
-    y = jnp.zeros((len(z),), jnp.int32) if y is None else jnp.asarray(y)
-    return np.asarray(_generator(cfg)(params, stats, jnp.asarray(z, jnp.float32), y))
+    z = np.asarray(z, np.float32)
+    y = np.zeros((len(z),), np.int32) if y is None else np.asarray(y)
+    size = batch_size or len(z)
+    out = [np.asarray(_generator(cfg)(params, stats, jnp.asarray(_pad_rows(z[i:i + size], size)),
+                                      jnp.asarray(_pad_rows(y[i:i + size], size))))[:len(z[i:i + size])]
+           for i in range(0, len(z), size)]
+    return np.concatenate(out)
 
 
 def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, batch_size: int = 500,
@@ -190,9 +203,6 @@ def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, bat
     Returns:
       (images uint8 (n, 32, 32, 3), labels as used or None for unconditional models).
     """
-    generate = _generator(cfg)
-    net = state.ema if use_ema else state.g  # the EMA generator or G itself
-    params, stats = net.params, net.stats
     if labels is None:
         labels = default_labels(cfg, n)
     else:
@@ -201,14 +211,9 @@ def sample(cfg: Config, state: GANState, n: int, seed: int = 0, labels=None, bat
     out = []
     for start in range(0, n, batch_size):
         count = min(batch_size, n - start)
-        # A fixed shape: one compiled generator for every batch.
-        z = latents(seed, first + start, batch_size, cfg.z_dim, truncation)
-        if labels is None:
-            y = jnp.zeros((batch_size,), jnp.int32)
-        else:
-            chunk = labels[start:start + count]
-            y = jnp.asarray(np.pad(chunk, [(0, batch_size - count)] + [(0, 0)] * (chunk.ndim - 1)))
-        out.append(np.asarray(generate(params, stats, z, y))[:count])
+        z = latents(seed, first + start, batch_size, cfg.z_dim, truncation)  # a whole batch: one compile
+        y = None if labels is None else _pad_rows(labels[start:start + count], batch_size)
+        out.append(generate(cfg, state, z, y, use_ema)[:count])
     return np.concatenate(out), labels
 
 

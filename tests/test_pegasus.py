@@ -96,6 +96,27 @@ def test_one_hot_mixture_candidates_are_the_plain_class_samples(searched):
     np.testing.assert_array_equal(plain, mixed)
 
 
+def test_search_draws_each_candidate_as_sample_does(tmp_path, small_images, monkeypatch):
+    """Every mixture of one shape (flat, per level, class map) goes through the generator in one pass; each
+    candidate is still bit for bit the image `sampling.sample` (and so `jaxgan sample`) draws."""
+    workdir = _tiny_run(tmp_path / "run", small_images, model="cdcgan", classes=FOUR, num_classes=4, loss="hinge",
+                        spatial_mix=0.5)
+    cfg, state = run.load(workdir)
+    mixes = pegasus.mixtures(cfg)
+    assert len({sampling.parse_mix(m, cfg).ndim for m in mixes}) == 3  # all three shapes are searched
+    monkeypatch.setattr(pegasus, "score_images", lambda *args: None)  # the drawing is under test, not the scores
+    per = 3
+    records, images, _ = pegasus.search(cfg, state, per * len(mixes) * len(pegasus.TRUNCATIONS), 0, None, None,
+                                        log=lambda line: None)
+    assert len(records) == len(images) == per * len(mixes) * len(pegasus.TRUNCATIONS)
+    for start in range(0, len(records), per):
+        r = records[start]
+        assert [c["index"] for c in records[start:start + per]] == list(range(per))
+        alone, _ = sampling.sample(cfg, state, per, seed=0, truncation=r["truncation"],
+                                   labels=pegasus._mixture_array(cfg, r["mix"], per))
+        np.testing.assert_array_equal(images[start:start + per], alone, err_msg=f"{r['mix']} t={r['truncation']}")
+
+
 def test_side_by_side_with_the_autoencoder_baseline(searched, tmp_path):
     _, out, result = searched
     (tmp_path / "ae").mkdir()

@@ -70,3 +70,15 @@ def test_first_picks_the_same_images_from_any_start(conditional):
     whole, _ = sampling.sample(cfg, st, 7, seed=5, labels=np.full(7, 3), batch_size=4)
     part, _ = sampling.sample(cfg, st, 2, seed=5, labels=np.full(2, 3), first=4)
     np.testing.assert_array_equal(whole[4:6], part)
+
+
+def test_generate_in_padded_batches_draws_what_sample_draws(conditional):
+    """Given latents in fixed-size calls (the last padded) are the images `sample` draws at that batch size."""
+    cfg, st = conditional
+    labels = np.arange(7) % 10
+    drawn, _ = sampling.sample(cfg, st, 7, seed=5, labels=labels, batch_size=4)
+    z = np.asarray(sampling.latents(5, 0, 7, cfg.z_dim))
+    np.testing.assert_array_equal(sampling.generate(cfg, st, z, labels, batch_size=4), drawn)
+    twice = sampling.generate(cfg, st, np.tile(z, (2, 1)), np.tile(labels, 2), batch_size=4)  # other rows around them
+    np.testing.assert_array_equal(twice, np.concatenate([drawn, drawn]))
+    assert sampling.generate(cfg, st, z[:3], labels[:3]).shape == (3, 32, 32, 3)  # no batch size: one call
