@@ -26,6 +26,14 @@ band read as bird or airplane at 0.60 against 0.21-0.34 for clear horses of its 
   p(bird) + p(airplane) of the upper band of each of the 18 views: wing evidence that only one exact view shows is
   not a wing one can see, by the rationale that made the horse reading steady.
 
+A third (2026-12-04, the same check: the clear horses ranked below that pick had D-realism 0.93-0.94 against its
+0.84; `--rules steady,realism2 --out benchmarks/pick_readability_realism`), written down before any ranking under
+it was computed:
+
+- `realism2`: today's part recognisability times realism squared (= d_percentile x min(feature_density, 1), the
+  square root dropped): the discriminator's and the real manifold's say counts twice as much against the
+  classifier's, which the pick shows can be swayed by an ambiguous picture.
+
 Each model is NAME=SOURCE:SEARCH_DIR: the model (`flagship_candidates.py`'s syntax, or an exported bundle folder)
 and the folder its `jaxgan pegasus` search wrote (its pegasus.json names every candidate; they are regenerated bit
 for bit, and the recorded p_horse is checked). The evaluator reads; the judge is not consulted here (it only
@@ -48,7 +56,7 @@ from ship_check import resolve
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
 
-RULES = ("one_view", "body", "steady", "steady_wings")
+RULES = ("one_view", "body", "steady", "steady_wings", "realism2")
 SHOWN = 16
 
 
@@ -121,7 +129,8 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator, rules=RUL
     values = {"one_view": score(np.array([c["p_horse"] for c in cands])),
               "body": score(np.sqrt(full["p_horse"] * full["p_horse_lower"])),
               "steady": score(full["p_horse_steady"]),
-              "steady_wings": full["p_horse_steady"] ** a * full["p_wings_upper_steady"] ** b * sf * realism}
+              "steady_wings": full["p_horse_steady"] ** a * full["p_wings_upper_steady"] ** b * sf * realism,
+              "realism2": score(full["p_horse_steady"]) * realism}
     out, rows = {"step": found["step"], "eligible": int(eligible.sum()), "budget": n,
                  "p_horse_max_drift": drift}, []
     for rule in rules:
