@@ -124,12 +124,15 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator, rules=RUL
     pwu = np.array([c["p_wings_upper"] for c in cands])
     sf = wings.spread_factor(np.array([c["spread"] for c in cands]))
     a, b = wings.POWERS
-    score = lambda p_horse: p_horse ** a * pwu ** b * sf * realism  # noqa: E731 (the part score, one horse reading)
+
+    def score(p_horse, p_wings=pwu):  # the part score under one horse (and wing) reading
+        return p_horse ** a * p_wings ** b * sf * realism
+
     # The one-view score from the record's own fields (a search since 2026-12-04 ranks by the steady one).
     values = {"one_view": score(np.array([c["p_horse"] for c in cands])),
               "body": score(np.sqrt(full["p_horse"] * full["p_horse_lower"])),
               "steady": score(full["p_horse_steady"]),
-              "steady_wings": full["p_horse_steady"] ** a * full["p_wings_upper_steady"] ** b * sf * realism,
+              "steady_wings": score(full["p_horse_steady"], full["p_wings_upper_steady"]),
               "realism2": score(full["p_horse_steady"]) * realism}
     out, rows = {"step": found["step"], "eligible": int(eligible.sum()), "budget": n,
                  "p_horse_max_drift": drift}, []
@@ -171,8 +174,8 @@ def main():
             ap.error(f"{item}: give NAME=SOURCE:SEARCH_DIR")
         results[name], rows = study(name, resolve(name, source, links), pathlib.Path(search_dir), evaluator, rules)
         caps = [[f"{rule} #{j + 1}\nst{r['p_horse_steady']:.2f} wu{r['p_wings_upper']:.2f}\n"
-                 f"wus{r['p_wings_upper_steady']:.2f} lo{r['p_horse_lower']:.2f}" for j, r in enumerate(results[name][rule])]
-                for rule in rules]
+                 f"wus{r['p_wings_upper_steady']:.2f} lo{r['p_horse_lower']:.2f}"
+                 for j, r in enumerate(results[name][rule])] for rule in rules]
         sheets.append(pegasus._sheet(rows, 3, labels=[f"{name} {rule}" for rule in rules], captions=caps,
                                      title=f"{name} (step {results[name]['step']}): top {SHOWN} of "
                                            f"{results[name]['eligible']} eligible under each rule"))
