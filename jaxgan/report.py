@@ -163,7 +163,7 @@ def _verdict(model: str, steps: int, metrics: dict | None, pegasus: dict | None)
     parts = [f"{model}, {steps} steps"]
     if metrics:
         acc = metrics.get("class_accuracy")
-        parts.append(f"FID-C {_fmt(metrics.get('fid_c'), 2)}" + ("" if acc is None else f", {100 * acc:.0f}% of "
+        parts.append(f"FID-C {_fmt(metrics.get('fid_c'), 2)}" + ("" if acc is None else f", {100 * acc:.1f}% of "
                                                                  "samples classified as their class"))
     else:
         parts.append("not evaluated yet")

@@ -76,6 +76,12 @@ def test_report_leads_with_the_pictures_and_a_verdict(short_run, tmp_path):
     assert str(short_run.resolve()) not in text  # no machine path in a file people pass around
 
 
+def test_the_verdict_does_not_round_class_accuracy_over_a_threshold():
+    # 79.5% read as "80%" would claim an issue's >= 80% target that the card does not meet
+    line = report._verdict("cdcgan", 66075, {"fid_c": 8.828, "class_accuracy": 0.7951}, None)
+    assert "FID-C 8.83, 79.5% of samples classified as their class" in line, line
+
+
 def test_report_of_a_short_real_run_renders_in_chromium(short_run, baseline, tmp_path):
     chromium = find_chromium()
     if chromium is None:
