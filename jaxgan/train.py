@@ -217,10 +217,13 @@ def _train(cfg: Config, workdir, images, labels, data_dir, progress: bool, mesh,
     log = metrics_path.open("a")
     step, stop, out_of_time = start, False, False
     single = distributed.process_count() == 1
+    await_steps = parallel.await_each_step(mesh)
     with _StopOnSignal() as ctrl_c:
         while step < cfg.steps and not stop and not out_of_time:
             with jax.transfer_guard(HOT_LOOP_TRANSFERS):
                 state, metrics = train_step(state, batches.get(step))
+            if await_steps:  # several CPU devices: steps in flight can deadlock their collectives
+                jax.block_until_ready(state.step)
             done = step + 1
             if done == start + 1:  # once: leave compilation out of the first images/s figure
                 jax.block_until_ready(state.step)

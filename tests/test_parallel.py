@@ -27,8 +27,12 @@ SCRIPT = textwrap.dedent("""
         st = parallel.replicate(state_lib.create(cfg), mesh)
         batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, jax.random.key(0), mesh)
         train_step = step_lib.make_train_step(cfg, mesh)
+        # several CPU devices: a loop must await each step (steps in flight can deadlock XLA:CPU's collectives)
+        assert parallel.await_each_step(mesh) == (len(devices) > 1)
         for i in range(steps):
             st, m = train_step(st, batches.get(i))
+            if parallel.await_each_step(mesh):
+                jax.block_until_ready(st.step)
         return jax.device_get(st), jax.device_get(m)
 
     one, m1 = train(jax.devices()[:1])
