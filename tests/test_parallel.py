@@ -28,10 +28,11 @@ SCRIPT = textwrap.dedent("""
         batches = data.Batches(images, labels, cfg.batch_size, cfg.n_dis, jax.random.key(0), mesh)
         train_step = step_lib.make_train_step(cfg, mesh)
         # several CPU devices: a loop must await each step (steps in flight can deadlock XLA:CPU's collectives)
-        assert parallel.await_each_step(mesh) == (len(devices) > 1)
+        awaiting = parallel.await_each_step(mesh)
+        assert awaiting == (len(devices) > 1)
         for i in range(steps):
             st, m = train_step(st, batches.get(i))
-            if parallel.await_each_step(mesh):
+            if awaiting:
                 jax.block_until_ready(st.step)
         return jax.device_get(st), jax.device_get(m)
 
