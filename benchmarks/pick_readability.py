@@ -34,6 +34,18 @@ it was computed:
   square root dropped): the discriminator's and the real manifold's say counts twice as much against the
   classifier's, which the pick shows can be swayed by an ambiguous picture.
 
+A fourth (2026-12-04, sixteenth slice; the check at 80000 steps picked a dark upright figure under white sky whose
+upper band read 0.82 bird + airplane, above a clear white horse reading 0.45 there; `--rules steady,wings_added
+--out benchmarks/pick_readability_added`), written down before any ranking under it was computed:
+
+- `wings_added`: p_horse_steady^0.6 x max(p_wings_upper - p_wings_upper_empty, 0.01)^0.4 x spread factor,
+  p_wings_upper_empty the evaluator's p(bird) + p(airplane) of the same upper band emptied (`empty_upper`): its
+  pixels farther than `wings.FOREGROUND_DISTANCE` from the median colour of the band's own border (its top row and
+  side columns) painted that colour. A bright or blue sky reads as airplane or bird with nothing in it: only what
+  the figure in the band adds to its background's reading is wing evidence. (0.01: no candidate scores zero.)
+  Taken only if, on every model studied, its pick is by eye a horse at least as clear as today's `steady` pick
+  with no less wing-like in the band; the judge kept out.
+
 Each model is NAME=SOURCE:SEARCH_DIR: the model (`flagship_candidates.py`'s syntax, or an exported bundle folder)
 and the folder its `jaxgan pegasus` search wrote (its pegasus.json names every candidate; they are regenerated bit
 for bit, and the recorded p_horse is checked). The evaluator reads; the judge is not consulted here (it only
@@ -56,7 +68,7 @@ from ship_check import resolve
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
 
-RULES = ("one_view", "body", "steady", "steady_wings", "realism2")
+RULES = ("one_view", "body", "steady", "steady_wings", "realism2", "wings_added")
 SHOWN = 16
 
 
@@ -66,11 +78,29 @@ def lower_band(x: jax.Array) -> jax.Array:
     return jax.image.resize(x[:, h - wings.UPPER_ROWS:], (n, h, w, c), "linear")
 
 
+def empty_upper(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 32, 32, 3) with their upper `wings.UPPER_ROWS` rows emptied: each pixel there farther than
+    `wings.FOREGROUND_DISTANCE` (RGB in [0, 1]) from the median colour of that band's border (its top row and its
+    side columns; the cut at its bottom runs through the subject) painted that median colour."""
+    band = images[:, :wings.UPPER_ROWS].astype(np.float32) / 255.0
+    border = np.concatenate([band[:, 0], band[:, 1:, 0], band[:, 1:, -1]], axis=1)
+    median = np.median(border, axis=1)[:, None, None, :]
+    fg = np.linalg.norm(band - median, axis=-1, keepdims=True) > wings.FOREGROUND_DISTANCE
+    out = images.copy()
+    out[:, :wings.UPPER_ROWS] = np.round(np.where(fg, median, band) * 255.0).astype(np.uint8)
+    return out
+
+
 def readings(images: np.ndarray, evaluator, batch_size: int = 500) -> dict[str, np.ndarray]:
-    """p_horse, p_horse_lower, p_horse_steady and p_wings_upper_steady of uint8 images (N, 32, 32, 3)."""
+    """p_horse, p_horse_lower, p_horse_steady, p_wings_upper_steady and p_wings_upper_empty of uint8 images
+    (N, 32, 32, 3)."""
     horse = CIFAR10_CLASSES.index("horse")
     wing_ids = [CIFAR10_CLASSES.index(c) for c in wings.WINGS]
-    out = {k: [] for k in ("p_horse", "p_horse_lower", "p_horse_steady", "p_wings_upper_steady")}
+    out = {k: [] for k in ("p_horse", "p_horse_lower", "p_horse_steady", "p_wings_upper_steady",
+                           "p_wings_upper_empty")}
+    for x, n in wings._batches(empty_upper(images), batch_size):
+        out["p_wings_upper_empty"].append(np.asarray(wings._class_probs(evaluator, wings.upper_band(x)))[:n, wing_ids]
+                                          .sum(axis=1))
     for x, n in wings._batches(images, batch_size):
         p = lambda v: np.asarray(wings._class_probs(evaluator, v))[:n]  # noqa: B023 (used at once)
         views = wings.steady_views(x)
@@ -133,7 +163,8 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator, rules=RUL
               "body": score(np.sqrt(full["p_horse"] * full["p_horse_lower"])),
               "steady": score(full["p_horse_steady"]),
               "steady_wings": score(full["p_horse_steady"], full["p_wings_upper_steady"]),
-              "realism2": score(full["p_horse_steady"]) * realism}
+              "realism2": score(full["p_horse_steady"]) * realism,
+              "wings_added": score(full["p_horse_steady"], np.maximum(pwu - full["p_wings_upper_empty"], 0.01))}
     out, rows = {"step": found["step"], "eligible": int(eligible.sum()), "budget": n,
                  "p_horse_max_drift": drift}, []
     for rule in rules:
@@ -144,6 +175,7 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator, rules=RUL
                       "p_horse_steady": round(float(full["p_horse_steady"][i]), 4),
                       "p_wings_upper": cands[i]["p_wings_upper"],
                       "p_wings_upper_steady": round(float(full["p_wings_upper_steady"][i]), 4),
+                      "p_wings_upper_empty": round(float(full["p_wings_upper_empty"][i]), 4),
                       "realism": cands[i]["realism"],
                       "value": round(float(values[rule][i]), 4)} for i in order]
         rows.append([images[i] for i in order])
@@ -174,7 +206,7 @@ def main():
             ap.error(f"{item}: give NAME=SOURCE:SEARCH_DIR")
         results[name], rows = study(name, resolve(name, source, links), pathlib.Path(search_dir), evaluator, rules)
         caps = [[f"{rule} #{j + 1}\nst{r['p_horse_steady']:.2f} wu{r['p_wings_upper']:.2f}\n"
-                 f"wus{r['p_wings_upper_steady']:.2f} lo{r['p_horse_lower']:.2f}"
+                 f"wus{r['p_wings_upper_steady']:.2f} emp{r['p_wings_upper_empty']:.2f}"
                  for j, r in enumerate(results[name][rule])] for rule in rules]
         sheets.append(pegasus._sheet(rows, 3, labels=[f"{name} {rule}" for rule in rules], captions=caps,
                                      title=f"{name} (step {results[name]['step']}): top {SHOWN} of "
@@ -192,8 +224,8 @@ def main():
     page.save(out.with_suffix(".png"))
     out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
     lines = ["| model | rule | pick | p_horse | p_horse_lower | p_horse_steady | p_wings_upper | p_wings_upper_steady "
-             f"| top 16 shared with {rules[0]} |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             f"| p_wings_upper_empty | top 16 shared with {rules[0]} |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in results.items():
         for rule in rules:
             p = r[rule][0]
@@ -201,6 +233,7 @@ def main():
             lines.append(f"| {name} | {rule} | {p['mix'].replace('|', chr(92) + '|')}, t {p['truncation']}, "
                          f"#{p['index']} | {p['p_horse']:.3f} | {p['p_horse_lower']:.3f} | "
                          f"{p['p_horse_steady']:.3f} | {p['p_wings_upper']:.3f} | {p['p_wings_upper_steady']:.3f} | "
+                         f"{p['p_wings_upper_empty']:.3f} | "
                          f"{shared} |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
