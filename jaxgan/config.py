@@ -50,6 +50,9 @@ class Config:
     # and the decay of the moving averages of D's logits it anchors to.
     lecam_weight: float = 0.0
     lecam_decay: float = 0.99
+    # Weight of G's saturation penalty (losses.saturation_penalty: its output's pre-tanh values past clipping; the
+    # flat white or black blots of augmented runs; 0: off). Needs a generator that sows them (models.spec).
+    pre_tanh_weight: float = 0.0
     # Optimisation.
     batch_size: int = 64  # global batch, split over all devices
     lr_g: float = 2e-4
@@ -229,7 +232,7 @@ def _validate(c: Config):
            c.spatial_mix_paste)
     _check(c.spatial_mix_paste == "crop" or c.spatial_mix > 0, "spatial_mix_paste",
            "has no effect without spatial_mix > 0", c.spatial_mix_paste)
-    for key in ("r1_gamma", "gp_weight", "lecam_weight"):
+    for key in ("r1_gamma", "gp_weight", "lecam_weight", "pre_tanh_weight"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",
            f"must satisfy 0 <= balance_low < balance_high ({c.balance_high}) <= 1", c.balance_low)

@@ -4,6 +4,7 @@
     g = losses.generator_loss("hinge", fake_logits)                   # scalar, G minimises it
     p = losses.r1_penalty(lambda x: logits_of(x), real_images)        # E ||grad_x D(x)||^2
     p = losses.lecam_penalty(real_logits, fake_logits, anchors)       # D's outputs kept near each other's EMA
+    p = losses.saturation_penalty(pre_tanh)                           # G's output kept short of clipping
     losses.register("mine", my_d_loss, my_g_loss)                     # then `--set loss=mine`
 
 Built in: "ns" (the original GAN: D maximises log D(x) + log(1 - D(G(z))) with D = sigmoid(logit); G uses the
@@ -199,3 +200,30 @@ def lecam_anchors(anchors: jax.Array, real_logits: jax.Array, fake_logits: jax.A
     """
     means = jnp.stack([jnp.mean(real_logits), jnp.mean(fake_logits)]).astype(jnp.float32)
     return jax.lax.stop_gradient(decay * anchors + (1.0 - decay) * means)
+
+
+# tanh(2.0) = 0.964: the pre-activation past which a pixel lands above 250 of 255 or below 5 (where
+# benchmarks/saturation.py calls it clipped; atanh(250 / 127.5 - 1) = 1.96).
+SATURATION_MARGIN = 2.0
+
+
+def saturation_penalty(pre_tanh: jax.Array, margin: float = SATURATION_MARGIN) -> jax.Array:
+    """How far a generator drives its tanh output past clipping, added to G's loss (`pre_tanh_weight`).
+
+    A generator can paint flat white or black blots by driving its output's pre-activation u far into tanh's
+    tails, where the image no longer changes and tanh's gradient vanishes, so nothing in the adversarial loss pulls
+    it back. This pays for |u| beyond `margin`, on u itself.
+
+    Args:
+      pre_tanh: the generator's output pre-activation u (images = tanh(u)), any shape.
+      margin: |u| up to which nothing is paid.
+
+    Returns:
+      mean(relu(|u| - margin)^2), a scalar.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> float(saturation_penalty(jnp.array([0.5, -3.0, 4.0, 1.0])))
+      1.25
+    """
+    return jnp.mean(jax.nn.relu(jnp.abs(pre_tanh) - margin) ** 2)

@@ -15,7 +15,8 @@ One step, written per device (pmap semantics, see parallel.py):
 4. The EMA generator follows G (`ema_update`).
 With `spatial_mix`, the real batch is CutMix-ed and every label is a per-cell class map (`classmap`), the fakes'
 maps drawn by the same law. With `lecam_weight`, D's loss adds the LeCam penalty and the anchors it uses follow
-every D update (in the state).
+every D update (in the state); with `pre_tanh_weight`, G's loss adds the saturation penalty of its output's
+pre-tanh values (kept from the same forward pass).
 Gradients and batch norm statistics are averaged over the device axis. The coursework's tips are options:
 `pretrain_d_steps` (D alone while G is held fixed) and `balance` (skip D's updates when it wins too easily, add one
 when it loses), read from D's smoothed accuracy on fakes; what the control did is in the metrics.
@@ -36,6 +37,7 @@ import optax
 
 from jaxgan import augment, classmap, data, losses, models, parallel
 from jaxgan.config import Config
+from jaxgan.errors import UserError
 from jaxgan.state import EMAState, GANState, NetState, learning_rate_scale, optimizers
 
 AXIS = parallel.AXIS
@@ -105,7 +107,8 @@ class Networks:
         return self.compute_dtype != jnp.float32
 
 
-def generate(nets: Networks, params, stats, z: jax.Array, y: jax.Array) -> tuple[jax.Array, Any]:
+def generate(nets: Networks, params, stats, z: jax.Array, y: jax.Array,
+             saturation: bool = False) -> tuple[Any, Any]:
     """G in training mode.
 
     Args:
@@ -114,17 +117,30 @@ def generate(nets: Networks, params, stats, z: jax.Array, y: jax.Array) -> tuple
       stats: G's statistics.
       z: latents (N, z_dim).
       y: class labels (N,) (ignored by unconditional models).
+      saturation: also return `losses.saturation_penalty` of the output's pre-tanh values (the generator must sow
+        them: `models.spec.PRE_TANH`).
 
     Returns:
-      (images float32 (N, 32, 32, 3) in [-1, 1], G's updated statistics in their stored dtypes).
+      (images float32 (N, 32, 32, 3) in [-1, 1], G's updated statistics in their stored dtypes); with `saturation`,
+      ((images, the penalty, a float32 scalar), the statistics).
+
+    Raises:
+      UserError: `saturation` asked of a generator that sows no pre-tanh values (at trace time).
     """
     if nets.mixed:
         params, z = _cast_floats(params, nets.compute_dtype), z.astype(nets.compute_dtype)
+    collections = list(stats) + ([models.PRE_TANH] if saturation else [])
     fake, new = nets.g_model.apply({"params": params, **stats}, z, y if nets.cfg.num_classes else None, train=True,
-                                   mutable=list(stats))
+                                   mutable=collections)
+    if saturation:
+        if not new.get(models.PRE_TANH):
+            raise UserError(f"pre_tanh_weight: the {nets.cfg.model} generator sows no pre-tanh values (make its "
+                            f"output `self.tanh_output(u)`, jaxgan.models.spec)")
+        penalty = losses.saturation_penalty(new[models.PRE_TANH]["out"][0].astype(jnp.float32))
+        new = {k: v for k, v in new.items() if k != models.PRE_TANH}
     if nets.mixed:  # statistics keep their dtype (the state's structure never changes); images go on as float32
         fake, new = fake.astype(jnp.float32), _cast_like(new, stats)
-    return fake, new
+    return ((fake, penalty) if saturation else fake), new
 
 
 def discriminate(nets: Networks, params, stats, x: jax.Array, y: jax.Array, key: jax.Array) -> tuple[jax.Array, Any]:
@@ -207,22 +223,25 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
 
 def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fake: jax.Array, d: NetState,
              key: jax.Array, transform: Callable[[jax.Array], jax.Array] | None = None,
-             lr_scale: jax.Array | None = None) -> tuple[NetState, Metrics]:
+             lr_scale: jax.Array | None = None, saturation: jax.Array | None = None) -> tuple[NetState, Metrics]:
     """One generator update through D, with D held fixed by `stop_gradient`.
 
     Args:
       nets: the networks.
       g: G's state (its `stats` already those of the forward pass that made `fake`).
-      g_vjp: the VJP of that forward pass with respect to G's parameters.
+      g_vjp: the VJP of that forward pass with respect to G's parameters (of (images, penalty) with `saturation`).
       fake: the images it made (N, 32, 32, 3).
       y_fake: their labels (N,).
       d: D's state after this step's D updates.
       key: the dropout key of this evaluation of D.
       transform: a differentiable map applied to the images before D sees them (augmentation); None: none.
       lr_scale: the learning-rate factor of this step (`state.learning_rate_scale`); None: 1.
+      saturation: the forward pass's saturation penalty (`generate(..., saturation=True)`), added to G's loss with
+        weight `pre_tanh_weight`; None: off.
 
     Returns:
-      (G's new state, {"g_loss", "g_fake"} averaged over devices).
+      (G's new state, {"g_loss", "g_fake"} and with the penalty "pre_tanh" (before its weight), averaged over
+      devices).
     """
     fixed_params, fixed_stats = jax.lax.stop_gradient((d.params, d.stats))
 
@@ -232,12 +251,16 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
         return losses.generator_loss(nets.cfg.loss, logits), logits
 
     (loss, fake_logits), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
+    extra = {}
+    if saturation is not None:  # d(loss + w * penalty): the penalty's cotangent is its weight
+        fake_grad = (fake_grad, jnp.asarray(nets.cfg.pre_tanh_weight, saturation.dtype))
+        extra["pre_tanh"] = saturation
     (grads,) = g_vjp(fake_grad)
     grads = parallel.mean(grads)
     updates, opt_state = nets.g_tx.update(grads, g.opt_state, g.params)
     if lr_scale is not None:
         updates = optax.tree_utils.tree_scale(lr_scale, updates)
-    metrics = parallel.mean({"g_loss": loss, "g_fake": jnp.mean(models.probability(fake_logits))})
+    metrics = parallel.mean({"g_loss": loss, "g_fake": jnp.mean(models.probability(fake_logits)), **extra})
     return NetState(optax.apply_updates(g.params, updates), g.stats, opt_state), metrics
 
 
@@ -376,8 +399,10 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
     lr_scale = learning_rate_scale(cfg, state.step) if cfg.lr_decay_steps else None
 
     # The generator's forward pass on the last z, kept with its VJP for the G update.
-    g_forward = lambda params: generate(nets, params, state.g.stats, z[-1], y_fake[-1])
+    saturating = bool(cfg.pre_tanh_weight)
+    g_forward = lambda params: generate(nets, params, state.g.stats, z[-1], y_fake[-1], saturating)
     fake_last, g_vjp, g_stats = jax.vjp(g_forward, state.g.params, has_aux=True)
+    fake_last, saturation = fake_last if saturating else (fake_last, None)
 
     d, anchors, metrics, d_fake_acc = state.d, state.lecam, {}, state.d_fake_acc
     if "d" in phases:
@@ -388,7 +413,7 @@ def per_device_step(nets: Networks, phases: tuple[str, ...], state: GANState, im
     if "g" in phases:
         seen = lambda x: augment_seen(nets.seen_augmentation, aug_key, AUG_G_FAKE, 0, x)
         new_g, g_metrics = g_update(nets, state.g.replace(stats=g_stats), g_vjp, fake_last, y_fake[-1], d,
-                                    jax.random.fold_in(dev_key, n_slots), seen, lr_scale)
+                                    jax.random.fold_in(dev_key, n_slots), seen, lr_scale, saturation)
         new_ema = ema_update(state.ema, new_g, state.step - cfg.pretrain_d_steps, cfg.ema_decay)
         g, ema = _select(pretraining, (g, ema), (new_g, new_ema))  # pre-training: G and its EMA stay as they were
         metrics.update(g_metrics)

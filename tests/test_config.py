@@ -39,6 +39,7 @@ def test_overrides_are_typed():
     (["compute_dtype=float16"], "compute_dtype"),
     (["lecam_weight=-0.3"], "lecam_weight"),
     (["lecam_decay=1"], "lecam_decay"),
+    (["pre_tanh_weight=-1"], "pre_tanh_weight"),
     (["spatial_mix=1"], "spatial_mix"),
     (["spatial_mix=0.5"], "spatial_mix"),  # dcgan's generator takes no class maps
     (["spatial_mix_paste=shrink"], "spatial_mix_paste"),

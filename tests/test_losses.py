@@ -71,3 +71,11 @@ def test_r1_of_a_quadratic_critic():
     # logit = sum(x^2) has gradient 2x, so R1 = mean over images of 4 |x|^2.
     x = jnp.array([[1.0, 2.0], [0.0, 1.0]])
     np.testing.assert_allclose(losses.r1_penalty(lambda x: jnp.sum(x ** 2, axis=-1), x), (4 * 5 + 4 * 1) / 2, rtol=1e-6)
+
+
+def test_saturation_penalty_pays_only_past_the_margin_and_pulls_towards_it():
+    u = jnp.array([0.0, 1.9, -2.0, 2.5, -4.0])
+    assert float(losses.saturation_penalty(u)) == pytest.approx((0.5 ** 2 + 2.0 ** 2) / 5)
+    g = jax.grad(losses.saturation_penalty)(u)
+    np.testing.assert_allclose(g, [0, 0, 0, 2 * 0.5 / 5, -2 * 2.0 / 5 * -1 * -1], rtol=1e-6)
+    assert float(losses.saturation_penalty(u, margin=5.0)) == 0.0

@@ -157,3 +157,50 @@ def test_lecam_anchors_follow_d_alone_and_change_its_update(small_images):
     # The anchors' moving average forgets more slowly with a larger decay.
     slow, _ = run(tiny_config(loss="hinge", lecam_weight=0.3, lecam_decay=0.999), *small_images, 2)
     assert (np.abs(host(slow.lecam)) < np.abs(anchors)).all()
+
+
+def saturated_state(cfg):
+    """A fresh state whose generator drives its output far into tanh's tails (output conv kernel x 50)."""
+    st = state_lib.create(cfg)
+    params = dict(st.g.params)
+    params["UpsampleConv_2"] = dict(params["UpsampleConv_2"], kernel=params["UpsampleConv_2"]["kernel"] * 50.0)
+    # The EMA gets its own copy: the step donates both.
+    return st.replace(g=st.g.replace(params=params), ema=st.ema.replace(params=jax.tree.map(np.array, params)))
+
+
+def test_saturation_penalty_pulls_gs_pre_tanh_values_back_and_leaves_d_alone(small_images):
+    _, metrics_off = run(tiny_config(), *small_images, 1)
+    assert "pre_tanh" not in metrics_off[0]  # off: nothing computed, nothing reported
+    mesh = parallel.make_mesh()
+    runs = {}
+    for weight in (0.0, 10.0):
+        cfg = tiny_config(pre_tanh_weight=weight, lr_g=1e-2)  # a large step: the pull shows within 12 steps
+        st = parallel.replicate(saturated_state(cfg), mesh)
+        runs[weight] = run(cfg, *small_images, 12, phases=("g",), st=st)
+    (st_off, _), (st_on, metrics_on) = runs[0.0], runs[10.0]
+    first, last = float(metrics_on[0]["pre_tanh"]), float(metrics_on[-1]["pre_tanh"])
+    assert first > 1.0 and last < 0.5 * first  # saturated at the start; the penalty's gradient pulls it back
+    chex.assert_trees_all_equal(d_part(st_on), d_part(st_off))  # G's update holds D fixed, penalty or not
+    assert not np.array_equal(host(st_on.g.params)["UpsampleConv_2"]["kernel"],
+                              host(st_off.g.params)["UpsampleConv_2"]["kernel"])
+
+
+def test_saturation_penalty_needs_a_generator_that_sows_its_pre_tanh_values(small_images):
+    import flax.linen as nn
+
+    from jaxgan import models
+    from jaxgan.errors import UserError
+
+    class PlainG(nn.Module):  # the protocol without `tanh_output`
+        width: int = 8
+        num_classes: int = 0
+        axis_name: str | None = None
+
+        @nn.compact
+        def __call__(self, z, y=None, train=True):
+            return nn.tanh(nn.Dense(32 * 32 * 3)(z)).reshape(-1, 32, 32, 3)
+
+    if "test_plain_g" not in models.names():
+        models.register("test_plain_g", PlainG, models.get("dcgan").discriminator)
+    with pytest.raises(UserError, match=r"^pre_tanh_weight: the test_plain_g generator sows no pre-tanh values"):
+        run(tiny_config(model="test_plain_g", pre_tanh_weight=1.0), *small_images, 1)

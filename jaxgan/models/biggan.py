@@ -112,7 +112,7 @@ class Generator(ConditionalGenerator):
         for cond in conds:
             x = GBlock(self.width, self.axis_name)(x, cond, train)
         x = nn.relu(batch_norm(self.axis_name, train)(x))
-        return jnp.tanh(nn.Conv(3, (3, 3))(x))
+        return self.tanh_output(nn.Conv(3, (3, 3))(x))
 
 
 class DCGANGenerator(ConditionalGenerator):
@@ -127,7 +127,7 @@ class DCGANGenerator(ConditionalGenerator):
             x = nn.relu(ConditionalBatchNorm(self.axis_name)(x, cond, train))
             # No bias before a batch norm (it cancels); the output conv keeps one.
             x = UpsampleConv(features, use_bias=level == LEVELS - 1)(x)
-        return jnp.tanh(x)
+        return self.tanh_output(x)
 
 
 # Class-conditional: CBN generator with a shared embedding, spectrally normalised projection discriminator.

@@ -68,7 +68,7 @@ class Generator(GeneratorModule):
         x = nn.relu(batch_norm(self.axis_name, train)(x))
         for features in (2 * self.width, self.width):
             x = nn.relu(batch_norm(self.axis_name, train)(UpsampleConv(features, use_bias=False)(x)))
-        return jnp.tanh(UpsampleConv(3)(x))
+        return self.tanh_output(UpsampleConv(3)(x))
 
 
 class Discriminator(DiscriminatorModule):
@@ -107,7 +107,7 @@ class TutorialGenerator(GeneratorModule):
         x = nn.leaky_relu(nn.Dense(4 * 4 * 2 * self.width)(z), 0.2).reshape(z.shape[0], 4, 4, 2 * self.width)
         for _ in range(3):
             x = nn.leaky_relu(nn.ConvTranspose(self.width, (4, 4), (2, 2), padding="SAME")(x), 0.2)
-        return jnp.tanh(nn.Conv(3, (3, 3))(x))
+        return self.tanh_output(nn.Conv(3, (3, 3))(x))
 
 
 class TutorialDiscriminator(DiscriminatorModule):

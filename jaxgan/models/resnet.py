@@ -45,7 +45,7 @@ class Generator(GeneratorModule):
         for _ in range(3):
             x = GBlock(self.width, self.axis_name)(x, train)
         x = batch_norm(self.axis_name, train)(x)
-        return jnp.tanh(nn.Conv(3, (3, 3))(nn.relu(x)))
+        return self.tanh_output(nn.Conv(3, (3, 3))(nn.relu(x)))
 
 
 class DBlock(nn.Module):

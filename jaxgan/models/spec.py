@@ -10,7 +10,9 @@ The module protocol every registered pair follows (the one place it is written d
 - `D(x, y, train=...)`: x as G's output -> one logit per image, float (N,); `jaxgan.models.probability` reads it
   as the probability that x is real;
 - non-trainable state (batch norm averages, spectral-norm vectors) lives in mutable collections other than
-  "params"; D may use the "dropout" RNG stream.
+  "params"; D may use the "dropout" RNG stream;
+- a generator whose images are tanh(u) may sow u into the `PRE_TANH` collection (`GeneratorModule.tanh_output`):
+  the training step's saturation penalty (`pre_tanh_weight`) reads it, and needs it.
 A `mixable` generator reads its class through a shared embedding and also accepts mixture weights (N, C) or
 (N, LEVELS, C) as `y`; `jaxgan sample --mix` and `jaxgan pegasus` need one, and it must be trained with classes.
 """
@@ -20,8 +22,12 @@ import dataclasses
 from typing import Any
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
 
 from jaxgan import registry
+
+PRE_TANH = "pre_tanh"  # the collection a generator sows its output's pre-tanh values into (`tanh_output`)
 
 
 class GeneratorModule(nn.Module):
@@ -31,6 +37,20 @@ class GeneratorModule(nn.Module):
     width: int = 64
     num_classes: int = 0
     axis_name: str | None = None  # the data-parallel axis batch norm averages its statistics over
+
+    def tanh_output(self, u: jax.Array) -> jax.Array:
+        """The image tanh(u); u also sown into the `PRE_TANH` collection when the caller makes it mutable (only
+        the training step does, for `pre_tanh_weight`: tanh's gradient vanishes where pixels clip, u's does not).
+
+        Args:
+          u: the output layer's pre-activation, float (N, 32, 32, 3).
+
+        Returns:
+          tanh(u).
+        """
+        if not self.is_initializing():  # `init` makes every collection mutable; the state must not hold this one
+            self.sow(PRE_TANH, "out", u)
+        return jnp.tanh(u)
 
 
 class DiscriminatorModule(nn.Module):
@@ -69,6 +89,8 @@ def register(name: str, generator_cls, discriminator_cls, mixable: bool = False)
 
     Example:
       >>> import flax.linen as nn
+import jax
+import jax.numpy as jnp
       >>> from jaxgan import models
       >>> class G(nn.Module):
       ...     width: int = 8; num_classes: int = 0; axis_name: str | None = None
