@@ -89,8 +89,6 @@ def register(name: str, generator_cls, discriminator_cls, mixable: bool = False)
 
     Example:
       >>> import flax.linen as nn
-import jax
-import jax.numpy as jnp
       >>> from jaxgan import models
       >>> class G(nn.Module):
       ...     width: int = 8; num_classes: int = 0; axis_name: str | None = None
