@@ -34,10 +34,10 @@ it was computed:
   square root dropped): the discriminator's and the real manifold's say counts twice as much against the
   classifier's, which the pick shows can be swayed by an ambiguous picture.
 
-A fourth (2026-12-04, sixteenth slice; the check at 80000 steps picked a dark upright figure under white sky whose
+A fourth (2026-12-04, fifteenth slice; the check at 80000 steps picked a dark upright figure under white sky whose
 upper band read 0.82 bird + airplane, above a clear white horse reading 0.45 there; `--rules steady,wings_added
 --out benchmarks/pick_readability_added_80000`, and `_shipped` for the shipped model, one model per run), written
-down before any ranking under it was computed (not taken: see RESULTS, sixteenth slice):
+down before any ranking under it was computed (not taken: see RESULTS, fifteenth slice):
 
 - `wings_added`: p_horse_steady^0.6 x max(p_wings_upper - p_wings_upper_empty, 0.01)^0.4 x spread factor,
   p_wings_upper_empty the evaluator's p(bird) + p(airplane) of the same upper band emptied (`empty_upper`): its
