@@ -9,8 +9,10 @@
 #   make pegasus        the coursework hand-in from the shipped pretrained model (minutes on 2 CPU cores): the
 #                       autoencoder baseline, the Pegasus search, the architecture diagram and the report, all in
 #                       runs/pegasus_pretrained/ (report.html last)
-#   make pegasus-train  the same from scratch: train the pegasus experiment (PEGASUS_STEPS, 30000 by default:
-#                       ~2.2 h on 2 CPU cores), then search, diagram, eval.json and runs/pegasus/report.html
+#   make pegasus-train  the same from scratch: train PEGASUS_EXPERIMENT (pegasus by default, the first shipped
+#                       recipe) for PEGASUS_STEPS (30000 by default: ~2.2 h on 2 CPU cores), then search, diagram,
+#                       eval.json and runs/pegasus/report.html; the shipped model's recipe is
+#                       PEGASUS_EXPERIMENT=pegasus_lecam PEGASUS_STEPS=66075 (~10 h on one core)
 #   make bench          train-step and sampling throughput, start-up time (prints figures)
 #   make bench-quality  FID-C against training minutes, cpu_fast vs dcgan_tutorial (about 65 minutes)
 #   make api-docs       regenerate docs/API.md from the docstrings (a test fails when it is out of date)
@@ -24,7 +26,8 @@ DEMO_DIR ?= runs/demo
 DEMO_STEPS ?= 300
 PEGASUS_DIR ?= runs/pegasus
 PRETRAINED_DIR ?= runs/pegasus_pretrained
-# The pegasus experiment's own length; more steps give better pictures.
+# What pegasus-train trains, and for how long; more steps give better pictures.
+PEGASUS_EXPERIMENT ?= pegasus
 PEGASUS_STEPS ?= 30000
 DATA_FLAG = $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
@@ -52,7 +55,7 @@ pegasus: setup
 
 pegasus-train: setup
 	mkdir -p runs
-	$(VENV)/bin/jaxgan train pegasus --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
+	$(VENV)/bin/jaxgan train $(PEGASUS_EXPERIMENT) --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
 	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder --budget 16384 --refine 100 $(DATA_FLAG)
 	$(VENV)/bin/jaxgan diagram --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus/architecture.svg

@@ -14,6 +14,16 @@ def test_experiments_load_and_are_valid():
         assert isinstance(config.load_experiment(name), jaxgan.Config)
 
 
+def test_pegasus_lecam_is_the_shipped_models_recipe():
+    # The experiment names the recipe the shipped model was trained with (by `--set`s on `pegasus`): a user who
+    # trains it from scratch gets the same config but for how long and how often it evaluates.
+    from jaxgan import pretrained
+
+    shipped = jaxgan.Config.from_dict(pretrained.card("pegasus")["config"])
+    assert config.differing_keys(config.load_experiment("pegasus_lecam"), shipped) == []
+    assert config.differing_keys(config.load_experiment("pegasus"), shipped) == ["lecam_weight", "augment"]
+
+
 def test_tutorial_recipe_matches_the_keras_tutorial():
     c = config.load_experiment("dcgan_tutorial")
     assert (c.model, c.z_dim, c.batch_size, c.lr_g, c.lr_d, c.beta1, c.d_dropout) == (

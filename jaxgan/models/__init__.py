@@ -15,7 +15,8 @@ import jax
 
 from jaxgan.models.spec import MODELS, PRE_TANH, ModelSpec, register
 
-__all__ = ["MODELS", "PRE_TANH", "ModelSpec", "build", "get", "is_mixable", "mixable_names", "names", "probability", "register"]
+__all__ = ["MODELS", "PRE_TANH", "ModelSpec", "build", "get", "is_mixable", "mixable_names", "names", "probability",
+           "register"]
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "spec":
