@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 
 import jaxgan
-from jaxgan import config
+from jaxgan import config, pretrained
 from jaxgan.errors import UserError
 
 
@@ -17,8 +17,6 @@ def test_experiments_load_and_are_valid():
 def test_pegasus_lecam_is_the_shipped_models_recipe():
     # The experiment names the recipe the shipped model was trained with (by `--set`s on `pegasus`): a user who
     # trains it from scratch gets the same config but for how long and how often it evaluates.
-    from jaxgan import pretrained
-
     shipped = jaxgan.Config.from_dict(pretrained.card("pegasus")["config"])
     assert config.differing_keys(config.load_experiment("pegasus_lecam"), shipped) == []
     assert config.differing_keys(config.load_experiment("pegasus"), shipped) == ["lecam_weight", "augment"]
