@@ -1,7 +1,7 @@
 """How much the ship rule's part 2 moves with the view: the judge's reading of a Pegasus over 18 views.
 
     python benchmarks/judge_views.py shipped=docs/pegasus/pegasus.png \
-        pretanh03=/work/flagship/shipcheck/pegasus_pretanh03/pegasus.png [--out benchmarks/judge_views]
+        pretanh03_110000=/work/flagship/shipcheck/pegasus_pretanh03/pegasus.png [...] [--out benchmarks/judge_views]
 
 Part 2 of the ship rule (`ship_check.py`) compares one number per model: the judge's p_horse^0.6 p_wings^0.4 of
 the Pegasus as drawn. When neither Pegasus has a wing, p_wings is a few hundredths and the comparison may be decided
