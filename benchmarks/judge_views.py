@@ -24,7 +24,14 @@ from PIL import Image
 
 from jaxgan import evaluator as evaluator_lib, pegasus, wings
 
-AS_DRAWN = 4  # unmirrored, unshifted: `steady_views`'s fifth
+# The unmirrored, unshifted view's index in `steady_views` (rows outer, columns inner, unmirrored first).
+AS_DRAWN = wings.STEADY_SHIFTS.index(0) * (len(wings.STEADY_SHIFTS) + 1)
+
+
+def fail(message: str):
+    """A mistyped argument: one line on stderr, exit 2."""
+    print(f"judge_views.py: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def readings(judge, image: np.ndarray) -> dict:
@@ -56,10 +63,10 @@ def main():
     for spec in args.pictures:
         name, sep, path = spec.partition("=")
         if not sep or not pathlib.Path(path).is_file():
-            sys.exit(f"{spec!r}: expected NAME=PNG, an existing 32x32 picture")
+            fail(f"{spec!r}: expected NAME=PNG, an existing 32x32 picture")
         image = np.asarray(Image.open(path).convert("RGB"))
         if image.shape != (32, 32, 3):
-            sys.exit(f"{path}: {image.shape[1]}x{image.shape[0]}, expected the 32x32 pegasus.png")
+            fail(f"{path}: {image.shape[1]}x{image.shape[0]}, expected the 32x32 pegasus.png")
         r = readings(judge, image)
         first = {k: round(float(v[AS_DRAWN]), 4) for k, v in r.items()}
         results[name] = {"picture": path, "as_drawn": first,
