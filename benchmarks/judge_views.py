@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image
 
+from ship_check import judge_score
 from jaxgan import evaluator as evaluator_lib, pegasus, wings
 
 # The unmirrored, unshifted view's index in `steady_views` (rows outer, columns inner, unmirrored first).
@@ -48,8 +49,8 @@ def readings(judge, image: np.ndarray) -> dict:
     views = wings.steady_views(jnp.asarray(image)[None])  # shifts and mirrors only: uint8 values kept exactly
     read = pegasus.judge_verdicts(judge, np.concatenate([np.asarray(v) for v in views]))["images"]
     p_horse, p_wings = (np.array([r[k] for r in read]) for k in ("p_horse", "p_wings"))
-    a, b = wings.POWERS
-    return {"p_horse": p_horse, "p_wings": p_wings, "score": p_horse ** a * p_wings ** b}
+    return {"p_horse": p_horse, "p_wings": p_wings,
+            "score": np.array([judge_score(h, w) for h, w in zip(p_horse, p_wings)])}  # part 2's own score
 
 
 def main():
