@@ -24,15 +24,10 @@ from PIL import Image
 
 from ship_check import judge_score
 from jaxgan import evaluator as evaluator_lib, pegasus, wings
+from jaxgan.errors import UserError
 
 # The unmirrored, unshifted view's index in `steady_views` (rows outer, columns inner, unmirrored first).
 AS_DRAWN = wings.STEADY_SHIFTS.index(0) * (len(wings.STEADY_SHIFTS) + 1)
-
-
-def fail(message: str):
-    """A mistyped argument: one line on stderr, exit 2."""
-    print(f"judge_views.py: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 def readings(judge, image: np.ndarray) -> dict:
@@ -53,21 +48,27 @@ def readings(judge, image: np.ndarray) -> dict:
             "score": np.array([judge_score(h, w) for h, w in zip(p_horse, p_wings)])}  # part 2's own score
 
 
+def picture(spec: str) -> tuple[str, str, np.ndarray]:
+    """`NAME=PNG` as (name, path, its 32x32x3 uint8 pixels); a `UserError` naming the argument otherwise."""
+    name, sep, path = spec.partition("=")
+    if not sep or not pathlib.Path(path).is_file():
+        raise UserError(f"{spec!r}: expected NAME=PNG, an existing 32x32 picture")
+    image = np.asarray(Image.open(path).convert("RGB"))
+    if image.shape != (32, 32, 3):
+        raise UserError(f"{path}: {image.shape[1]}x{image.shape[0]}, expected the 32x32 pegasus.png")
+    return name, path, image
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("pictures", nargs="+", metavar="NAME=PNG")
     ap.add_argument("--out", default="benchmarks/judge_views")
     args = ap.parse_args()
+    pictures = [picture(spec) for spec in args.pictures]  # every argument checked before the judge loads
     judge = evaluator_lib.load_judge()
     results, lines = {}, ["| Pegasus | view as drawn: p_horse / p_wings / score | 18 views: mean score | min - max "
                           "| p_wings min - max |", "| --- | --- | --- | --- | --- |"]
-    for spec in args.pictures:
-        name, sep, path = spec.partition("=")
-        if not sep or not pathlib.Path(path).is_file():
-            fail(f"{spec!r}: expected NAME=PNG, an existing 32x32 picture")
-        image = np.asarray(Image.open(path).convert("RGB"))
-        if image.shape != (32, 32, 3):
-            fail(f"{path}: {image.shape[1]}x{image.shape[0]}, expected the 32x32 pegasus.png")
+    for name, path, image in pictures:
         r = readings(judge, image)
         first = {k: round(float(v[AS_DRAWN]), 4) for k, v in r.items()}
         results[name] = {"picture": path, "as_drawn": first,
@@ -85,4 +86,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as e:  # a mistyped argument: one line and exit 2, as the jaxgan command does
+        print(f"judge_views: error: {e}", file=sys.stderr)
+        sys.exit(2)
