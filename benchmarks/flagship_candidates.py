@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from jaxgan import evaluation, evaluator as evaluator_lib, pretrained, run, sampling
+from jaxgan.config import CIFAR10_CLASSES
 
 ROWS = (("fid_c_classes", "FID-C, own classes", "{:.3f}"), ("fid_c", "FID-C, all ten", "{:.3f}"),
         ("class_accuracy", "class accuracy (evaluator)", "{:.1%}"),
@@ -45,15 +46,39 @@ def named_sources(ap, items: list[str]) -> list[tuple[str, str]]:
     return [tuple(p) for p in pairs]
 
 
-def measure(source: str, n: int, seed: int, evaluator, judge, data_dir) -> dict:
+def measure(source: str, n: int, seed: int, evaluator, judge, data_dir, classes=None) -> dict:
+    """Every figure of ROWS (and more) for `n` samples of `source`'s EMA generator, seed `seed`.
+
+    Args:
+      source: `pretrained:NAME`, `FOLDER` or `FOLDER:best`.
+      n: how many samples.
+      seed: the sampling seed.
+      evaluator: the evaluator (`jaxgan.evaluator.load()`): FID-C, class accuracy, intra-class FID-C.
+      judge: the judge (`jaxgan.evaluator.load_judge()`): its class accuracy only.
+      data_dir: where CIFAR-10 is (the reference statistics are cached after the first use).
+      classes: CIFAR-10 ids, a subset of the model's classes: draw only these, in turn, and measure the model as
+        if they were all its classes (FID-C "own classes" against theirs, accuracy over them). None: all of them.
+
+    Returns:
+      `jaxgan eval`'s figures plus "judge_class_accuracy" (and per class), "memorisation_rate_pixel", "step",
+      "source", "classes" (the CIFAR-10 ids drawn) and "seconds".
+    """
     cfg, state = load(source)
+    classes = tuple(cfg.class_ids) if classes is None else tuple(classes)
+    missing = [c for c in classes if c not in cfg.class_ids]
+    if missing:
+        raise ValueError(f"{source} has no class {missing} (its classes: {list(cfg.class_ids)})")
     t = time.perf_counter()
-    images, labels = sampling.sample(cfg, state, n, seed=seed)
+    drawn = np.array([list(cfg.class_ids).index(c) for c in classes], np.int32)
+    images, labels = sampling.sample(cfg, state, n, seed=seed, labels=drawn[np.arange(n) % len(drawn)])
     asked = np.asarray(cfg.class_ids)[np.asarray(labels)]  # model classes -> CIFAR-10 ids
     out = evaluation.to_json(evaluation.evaluate_images(images, asked, evaluator=evaluator, data_dir=data_dir,
-                                                        seed=seed, classes=cfg.class_ids))
+                                                        seed=seed, classes=classes))
     _, judge_logits = judge.features_and_logits(images)
-    out["judge_class_accuracy"] = float(np.mean(np.argmax(judge_logits, axis=1) == asked))
+    right = np.argmax(judge_logits, axis=1) == asked
+    out["judge_class_accuracy"] = float(np.mean(right))
+    out["judge_class_accuracy_per_class"] = {CIFAR10_CLASSES[c]: float(np.mean(right[asked == c])) for c in classes}
+    out["classes"] = list(classes)
     out["memorisation_rate_pixel"] = out["uniqueness"]["memorisation_rate_pixel"]
     out["step"] = int(state.step)
     out["source"] = source

@@ -21,6 +21,14 @@ model:
    script draws the Pegasi side by side at 8x (OUT/pegasus_x8.png, shipped left, then the candidates in the order
    given) and a person looks.
 
+A candidate whose classes differ from the shipped model's (the 2-class horse + bird arm; written down in the
+twentieth slice, before any such candidate was checked) is compared on the classes both have, which must include
+horse: in part 1 both models draw only those classes, in turn, and are measured as if they were all their classes
+(FID-C "own classes" then reads the same real images for both, accuracy the same classes: like for like; a shipped
+column "shipped[bird,horse]" is added); in part 3 both are asked the shipped mixture less the classes the candidate
+lacks, renormalised (`horse=0.947368,bird=0.0526316` for horse + bird). Part 2 is unchanged: each model's own
+search, the judge reading the pick.
+
 Writes OUT/ship_check.md (the figures and a verdict per candidate for parts 1-3), OUT/ship_check.json,
 OUT/pegasus_x8.png and each model's search folder OUT/pegasus_NAME/ (everything `jaxgan pegasus` writes). A part
 already measured for the same model at the same step with the same settings is read back from OUT/ship_check.json
@@ -44,6 +52,7 @@ import numpy as np
 from flagship_candidates import ROWS, load, measure, named_sources
 from pegasus_batches import WINGS_AT_LEAST, batch, winged_horses
 from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, sampling, wings
+from jaxgan.config import CIFAR10_CLASSES
 from jaxgan.errors import UserError
 from jaxgan.metrics import reference as reference_lib
 
@@ -66,6 +75,26 @@ def resolve(name: str, source: str, links: pathlib.Path) -> str:
     if str(links) not in os.environ.get(pretrained.PATH_ENV, "").split(os.pathsep):
         os.environ[pretrained.PATH_ENV] = os.pathsep.join([str(links), os.environ.get(pretrained.PATH_ENV, "")])
     return f"pretrained:{link.name}"
+
+
+def restricted_mix(mix: str, names: list[str]) -> str:
+    """`mix` ("class=weight,...") less the classes not in `names`, the rest renormalised to sum to 1."""
+    weights = {k: float(v) for k, v in (item.split("=") for item in mix.split(","))}
+    kept = {k: w for k, w in weights.items() if k in names}
+    total = sum(kept.values())
+    return ",".join(f"{k}={w / total:.6g}" for k, w in kept.items())
+
+
+def shared_classes(shipped_ids, candidate_ids) -> tuple[int, ...] | None:
+    """The CIFAR-10 ids a candidate is compared on (in the candidate's order), or None when its classes are the
+    shipped model's (the rule as first written). UserError when horse is not among them: no Pegasus to compare."""
+    if set(candidate_ids) == set(shipped_ids):
+        return None
+    shared = tuple(c for c in candidate_ids if c in shipped_ids)
+    if CIFAR10_CLASSES.index(pegasus.HORSE) not in shared:
+        raise UserError(f"the candidate's classes ({', '.join(CIFAR10_CLASSES[c] for c in candidate_ids)}) share no "
+                        f"horse with the shipped model's ({', '.join(CIFAR10_CLASSES[c] for c in shipped_ids)})")
+    return shared
 
 
 def search_kwargs(source: str) -> dict:
@@ -113,14 +142,15 @@ def pegasus_part(name: str, source: str, out: pathlib.Path, args, evaluator_ref)
             "eligible": result["eligible"], "budget": result["budget"]}
 
 
-def batch_part(source: str, judge) -> dict:
-    images, _ = batch(source, SHIPPED_MIX, SHIPPED_TRUNCATION, seed=0)
+def batch_part(source: str, judge, mix: str = SHIPPED_MIX) -> dict:
+    images, _ = batch(source, mix, SHIPPED_TRUNCATION, seed=0)
     v = pegasus.judge_verdicts(judge, images)
     return {"horse_share": v["horse_share"], "mean_p_wings": v["mean_p_wings"], "horse_with_wings": winged_horses(v)}
 
 
 def verdicts(parts: dict, shipped: str, cand: str) -> dict:
-    """Parts 1-3 of the rule for candidate `cand` against `shipped`: {part: met}."""
+    """Parts 1-3 of the rule for candidate `cand` against `shipped` (its column, "shipped" or "shipped[...]" for a
+    candidate with other classes): {part: met}."""
     m1s, m1c = parts["measure"][shipped], parts["measure"][cand]
     one = all(m1c[k] < m1s[k] for k in LOWER_IS_BETTER) and all(m1c[k] > m1s[k] for k in HIGHER_IS_BETTER)
     p2c = parts["pegasus"][cand]
@@ -129,15 +159,20 @@ def verdicts(parts: dict, shipped: str, cand: str) -> dict:
     return {"1_figures": one, "2_pegasus_judge": two, "3_batch_horse_share": three}
 
 
-def report(parts: dict, names: list[str], steps: dict, verdict: dict, args) -> str:
-    """ship_check.md: a table per part, `names[0]` the shipped model, a verdict line per candidate."""
+def report(parts: dict, names: list[str], steps: dict, verdict: dict, args, against: dict, mixes: dict) -> str:
+    """ship_check.md: a table per part, `names[0]` the shipped model (then the shipped model on a candidate's
+    classes, where one has other classes: `against`), a verdict line per candidate."""
     met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
     head = ["| | " + " | ".join(f"{n} ({steps[n]})" for n in names) + " |", "|---|" + "---|" * len(names)]
     row = lambda label, cell, part: f"| {label} | " + " | ".join(cell(parts[part][n]) for n in names) + " |"  # noqa
-    says = lambda key: "; ".join(f"{n}: {met(verdict[n][key])}" for n in names[1:]) or "no candidate given"  # noqa
+    says = lambda key: "; ".join(f"{n}: {met(verdict[n][key])}" for n in verdict) or "no candidate given"  # noqa
+    other = {n: a for n, a in against.items() if a != "shipped"}
     lines = [f"# Ship check against `{args.shipped}` (steps in brackets)", "",
              f"(1) {args.n} samples each, seed 0, the model's classes in turn (`flagship_candidates.py`); lower FID-C "
-             f"(both) and higher class accuracy (both) than the shipped model: {says('1_figures')}", "", *head]
+             f"(both) and higher class accuracy (both) than the shipped model: {says('1_figures')}", "",
+             *([" ".join(f"{n} has other classes than the shipped model: compared with {a}, the shipped model "
+                         f"drawing only the classes both have." for n, a in other.items()), ""] if other else []),
+             *head]
     lines += [row(label, lambda r, k=key, f=fmt: f.format(r[k]), "measure") for key, label, fmt in ROWS]
     lines += ["", f"(2) `jaxgan pegasus --budget {args.budget} --refine {args.refine}`, the evaluator selects, the "
               f"judge reads the pick; a horse, its p_horse^0.6 p_wings^0.4 at least the shipped Pegasus's: "
@@ -153,19 +188,26 @@ def report(parts: dict, names: list[str], steps: dict, verdict: dict, args) -> s
     lines += [row(label, cell, "pegasus") for label, cell in rows2]
     lines += ["", "The issue's own acceptance for the Pegasus (not part of the rule): the judge's top class horse with "
               f"p(bird) + p(airplane) >= {WINGS_AT_LEAST}, and at least {BATCH_HORSE_SHARE:.0%} of its batch of 64 "
-              "horse: " + "; ".join(
-                  f"{n}: {'yes' if acceptance(parts['pegasus'][n]) else 'no'}" for n in names) + ".",
+              "horse: " + "; ".join(f"{n}: {'yes' if acceptance(parts['pegasus'][n]) else 'no'}"
+                                    for n in names if n not in other.values()) + ".",
               "", f"(3) images 0-63 of seed 0 under `{SHIPPED_MIX}` at truncation {SHIPPED_TRUNCATION}, nothing "
               f"selected, read by the judge; a horse share at least the shipped model's: {says('3_batch_horse_share')}",
-              "", *head]
+              "", *([" ".join(f"{n} and {a}: under `{mixes[n]}`, the shipped mixture less the classes {n} lacks."
+                              for n, a in other.items()), ""] if other else []), *head]
     lines += [row(label, lambda r, k=key, f=fmt: f.format(r[k]), "batch")
               for key, label, fmt in (("horse_share", "horse", "{:.0%}"),
                                       ("mean_p_wings", "mean p(bird) + p(airplane)", "{:.3f}"),
                                       ("horse_with_wings", "horses with p_wings >= 0.2", "{} of 64"))]
-    lines += ["", "(4) by eye: `pegasus_x8.png` here, left to right " + ", ".join(names) + ". Not decided by this "
+    lines += ["", "(4) by eye: `pegasus_x8.png` here, left to right "
+              + ", ".join(n for n in names if n not in other.values()) + ". Not decided by this "
               "script: is a candidate's Pegasus a horse at least as clear as the shipped one, and does it show "
               "anything wing-like?", ""]
     return "\n".join(lines)
+
+
+def drawn_on(col: str, drawn: dict, shared: dict):
+    """The CIFAR-10 ids column `col` is compared on: None for the shipped model's own classes."""
+    return drawn[col] if col.startswith("shipped") else shared[col]
 
 
 def acceptance(r: dict) -> bool:
@@ -199,7 +241,23 @@ def main():
     store = json.loads(store_file.read_text())["parts"] if store_file.is_file() else {}
     record = {"parts": store}
     save = lambda: store_file.write_text(json.dumps(record, indent=1) + "\n")  # noqa: E731
-    steps = {name: int(load(source)[1].step) for name, source in models.items()}
+    loaded = {name: load(source) for name, source in models.items()}
+    steps = {name: int(state.step) for name, (_, state) in loaded.items()}
+    ids = {name: tuple(cfg.class_ids) for name, (cfg, _) in loaded.items()}
+    del loaded
+    # a column per model, plus "shipped[bird,horse]" (the shipped model on a candidate's classes) where needed
+    shared = {name: shared_classes(ids["shipped"], ids[name]) for name in names[1:]}
+    label = lambda cs: "shipped[" + ",".join(CIFAR10_CLASSES[c] for c in cs) + "]"  # noqa: E731
+    against = {name: "shipped" if cs is None else label(cs) for name, cs in shared.items()}
+    columns = ["shipped"] + list(dict.fromkeys(a for a in against.values() if a != "shipped")) + names[1:]
+    model_of = {col: "shipped" if col.startswith("shipped") else col for col in columns}
+    drawn = {"shipped": None, **{against[n]: shared[n] for n in names[1:] if shared[n] is not None},
+             # a candidate with classes the shipped model lacks draws only the shared ones
+             **{n: None if shared[n] is None or set(shared[n]) == set(ids[n]) else shared[n] for n in names[1:]}}
+    mixes = {col: SHIPPED_MIX if drawn_on(col, drawn, shared) is None
+             else restricted_mix(SHIPPED_MIX, [CIFAR10_CLASSES[c] for c in drawn_on(col, drawn, shared)])
+             for col in columns}
+    steps.update({col: steps["shipped"] for col in columns if col not in steps})
     evaluator, judge = evaluator_lib.load(), evaluator_lib.load_judge()
     ref = []  # the train split's reference, loaded once, only when a search has to run
 
@@ -209,29 +267,34 @@ def main():
         return evaluator, ref[0]
 
     parts = {"measure": {}, "pegasus": {}, "batch": {}}
-    for name, source in models.items():
+    for col in columns:
+        name, source, classes, mix = model_of[col], models[model_of[col]], drawn[col], mixes[col]
         base = {"source": given[name], "step": steps[name]}
-        parts["measure"][name] = cached(store, f"measure/{name}", {**base, "n": args.n},
-                                        lambda: measure(source, args.n, 0, evaluator, judge, args.data_dir),
-                                        args.fresh, save)
+        parts["measure"][col] = cached(store, f"measure/{col}",
+                                       {**base, "n": args.n, **({"classes": list(classes)} if classes else {})},
+                                       lambda: measure(source, args.n, 0, evaluator, judge, args.data_dir, classes),
+                                       args.fresh, save)
+        parts["batch"][col] = cached(store, f"batch/{col}", {**base, **({"mix": mix} if mix != SHIPPED_MIX else {})},
+                                     lambda: batch_part(source, judge, mix), args.fresh, save)
+        if col != name:  # the shipped model on other classes: its Pegasus is the shipped one
+            parts["pegasus"][col] = parts["pegasus"][name]
+            continue
         parts["pegasus"][name] = cached(store, f"pegasus/{name}",
                                         {**base, "budget": args.budget, "refine": args.refine,
                                          # the search's horse reading (a search before 2026-12-04 read one view)
                                          "steady_shifts": list(wings.STEADY_SHIFTS)},
                                         lambda: pegasus_part(name, source, out, args, evaluator_ref), args.fresh, save,
                                         present=(out / f"pegasus_{name}" / "pegasus_x8.png").is_file())
-        parts["batch"][name] = cached(store, f"batch/{name}", base, lambda: batch_part(source, judge), args.fresh,
-                                      save)
     from PIL import Image
 
     x8 = [np.asarray(Image.open(out / f"pegasus_{name}" / "pegasus_x8.png").convert("RGB")) for name in names]
     gap = np.full((x8[0].shape[0], 16, 3), 255, np.uint8)
     side = np.concatenate([part for img in x8 for part in (img, gap)][:-1], axis=1)
     sampling.picture(side[None]).save(out / "pegasus_x8.png")
-    verdict = {name: verdicts(parts, "shipped", name) for name in names[1:]}
-    record.update(steps=steps, verdicts=verdict)
+    verdict = {name: verdicts(parts, against[name], name) for name in names[1:]}
+    record.update(steps=steps, verdicts=verdict, against=against, mixes=mixes)
     save()
-    text = report(parts, names, steps, verdict, args)
+    text = report(parts, columns, steps, verdict, args, against, mixes)
     (out / "ship_check.md").write_text(text)
     print(text)
 
