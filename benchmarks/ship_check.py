@@ -231,8 +231,8 @@ def main():
     args = ap.parse_args()
     pairs = named_sources(ap, args.candidates)
     names = ["shipped"] + [name for name, _ in pairs]
-    if len(set(names)) != len(names):
-        ap.error("give each candidate its own name, none of them 'shipped'")
+    if len(set(names)) != len(names) or any(n.startswith("shipped") for n in names[1:]):
+        ap.error("give each candidate its own name, none of them starting with 'shipped' (the shipped model's columns)")
     out = pathlib.Path(args.out)
     (out / "links").mkdir(parents=True, exist_ok=True)
     given = {"shipped": args.shipped, **dict(pairs)}
