@@ -205,11 +205,6 @@ def report(parts: dict, names: list[str], steps: dict, verdict: dict, args, agai
     return "\n".join(lines)
 
 
-def drawn_on(col: str, drawn: dict, shared: dict):
-    """The CIFAR-10 ids column `col` is compared on: None for the shipped model's own classes."""
-    return drawn[col] if col.startswith("shipped") else shared[col]
-
-
 def acceptance(r: dict) -> bool:
     """Issue 21's reading of a Pegasus: the judge's top class horse with p_wings >= 0.2, its batch half horse."""
     return (r["judge_top_class"] == pegasus.HORSE and r["judge_p_wings"] >= WINGS_AT_LEAST
@@ -251,12 +246,11 @@ def main():
     against = {name: "shipped" if cs is None else label(cs) for name, cs in shared.items()}
     columns = ["shipped"] + list(dict.fromkeys(a for a in against.values() if a != "shipped")) + names[1:]
     model_of = {col: "shipped" if col.startswith("shipped") else col for col in columns}
-    drawn = {"shipped": None, **{against[n]: shared[n] for n in names[1:] if shared[n] is not None},
-             # a candidate with classes the shipped model lacks draws only the shared ones
-             **{n: None if shared[n] is None or set(shared[n]) == set(ids[n]) else shared[n] for n in names[1:]}}
-    mixes = {col: SHIPPED_MIX if drawn_on(col, drawn, shared) is None
-             else restricted_mix(SHIPPED_MIX, [CIFAR10_CLASSES[c] for c in drawn_on(col, drawn, shared)])
-             for col in columns}
+    compared_on = {"shipped": None, **{against[n]: shared[n] for n in names[1:]}, **shared}  # None: own classes
+    # what each column draws: a candidate drawing all its classes (or the shipped model's own) draws None
+    drawn = {col: None if cs is None or set(cs) == set(ids[model_of[col]]) else cs for col, cs in compared_on.items()}
+    mixes = {col: SHIPPED_MIX if cs is None else restricted_mix(SHIPPED_MIX, [CIFAR10_CLASSES[c] for c in cs])
+             for col, cs in compared_on.items()}
     steps.update({col: steps["shipped"] for col in columns if col not in steps})
     evaluator, judge = evaluator_lib.load(), evaluator_lib.load_judge()
     ref = []  # the train split's reference, loaded once, only when a search has to run
