@@ -76,7 +76,7 @@ def main():
         name, _, folder = item.partition("=")
         arms[name] = curve(pathlib.Path(folder))
     extra = json.loads(args.points.read_text()) if args.points else []
-    fig, (ax_c, ax_f, ax_a) = plt.subplots(1, 3, figsize=(15, 4), dpi=90)
+    fig, (ax_c, ax_f, ax_a) = plt.subplots(1, 3, figsize=(15, 8), dpi=90)
     for i, (name, points) in enumerate(arms.items()):
         style = {"color": plt.cm.tab20(i % 20), "markersize": 3, "label": name}  # the default cycle repeats at 10
         # One sample count per curve: a run's evaluations with fewer samples (FID-C is biased upwards by fewer
@@ -103,10 +103,14 @@ def main():
              ylabel="FID-C")
     ax_a.axhline(0.8, color="grey", linestyle=":", linewidth=1)
     ax_a.set(title="class accuracy (evaluator)", xlabel="CPU-hours (one core)", ylabel="share")
+    # One legend for the three panels, below them: with twenty arms, a legend in each panel covered its curves.
+    labels = {}
     for ax in (ax_c, ax_f, ax_a):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labels.setdefault(label, handle)
+    fig.legend(labels.values(), labels.keys(), loc="lower center", ncol=3, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.02 + 0.028 * -(-len(labels) // 3), 1, 1))
     out = pathlib.Path(args.out)
     fig.savefig(out.with_suffix(".png"))
     out.with_suffix(".json").write_text(json.dumps({"arms": arms, "points": extra}, indent=1) + "\n")
