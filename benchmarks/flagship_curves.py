@@ -103,7 +103,7 @@ def main():
              ylabel="FID-C")
     ax_a.axhline(0.8, color="grey", linestyle=":", linewidth=1)
     ax_a.set(title="class accuracy (evaluator)", xlabel="CPU-hours (one core)", ylabel="share")
-    # One legend for the three panels, below them: with eighteen arms, a legend in each panel covered its curves.
+    # One legend for the three panels, below them: with many arms, a legend in each panel covered the curves.
     labels = {}
     for ax in (ax_c, ax_f, ax_a):
         ax.grid(alpha=0.3)
