@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pathlib
 
 from jaxgan import report, run, summaries
@@ -110,7 +111,8 @@ def main():
         for handle, label in zip(*ax.get_legend_handles_labels()):
             labels.setdefault(label, handle)
     fig.legend(labels.values(), labels.keys(), loc="lower center", ncol=3, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.02 + 0.028 * -(-len(labels) // 3), 1, 1))
+    rows = math.ceil(len(labels) / 3)
+    fig.tight_layout(rect=(0, 0.02 + 0.028 * rows, 1, 1))  # a 7-point legend row takes about 0.028 of 8 inches
     out = pathlib.Path(args.out)
     fig.savefig(out.with_suffix(".png"))
     out.with_suffix(".json").write_text(json.dumps({"arms": arms, "points": extra}, indent=1) + "\n")
