@@ -79,18 +79,20 @@ def main():
     extra = json.loads(args.points.read_text()) if args.points else []
     fig, (ax_c, ax_f, ax_a) = plt.subplots(1, 3, figsize=(15, 8), dpi=90)
     for i, (name, points) in enumerate(arms.items()):
-        style = {"color": plt.cm.tab20(i % 20), "markersize": 3, "label": name}  # the default cycle repeats at 10
+        # tab20 has 20 colours (the default cycle repeats at 10); past them the line and marker tell arms apart.
+        style = {"color": plt.cm.tab20(i % 20), "marker": "o^s"[i // 20 % 3],
+                 "linestyle": ("-", "--", ":")[i // 20 % 3], "markersize": 3, "label": name}
         # One sample count per curve: a run's evaluations with fewer samples (FID-C is biased upwards by fewer
         # samples) are left out.
         n = max((q.get("eval_samples") or 0 for q in points), default=0)
         points = [q for q in points if (q.get("eval_samples") or 0) == n]
-        ax_c.plot([q["cpu_hours"] for q in points], [q["fid_c"] for q in points], "o-", **style)
+        ax_c.plot([q["cpu_hours"] for q in points], [q["fid_c"] for q in points], **style)
         fids = [(q["cpu_hours"], q["fid_c_all"]) for q in points if q.get("fid_c_all") is not None]
         if fids:
-            ax_f.plot(*zip(*fids), "o-", **style)
+            ax_f.plot(*zip(*fids), **style)
         accs = [(q["cpu_hours"], q["class_accuracy"]) for q in points if q.get("class_accuracy") is not None]
         if accs:
-            ax_a.plot(*zip(*accs), "o-", **style)
+            ax_a.plot(*zip(*accs), **style)
     for q in extra:
         ax_f.plot([q["cpu_hours"]], [q["fid_c_all"]], "s", label=f"{q['name']} ({q['steps']} steps, endpoint)")
         if q.get("class_accuracy") is not None:
