@@ -17,6 +17,9 @@ import pathlib
 import subprocess
 import sys
 
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
+
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 
@@ -107,4 +110,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "augment_comparison"))

@@ -21,8 +21,11 @@ import argparse
 import json
 import math
 import pathlib
+import sys
 
 from jaxgan import report, run, summaries
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 
 def _seconds_at_steps(workdir: pathlib.Path) -> dict[int, float]:
@@ -126,4 +129,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "flagship_curves"))

@@ -26,6 +26,8 @@ from ship_check import judge_score
 from jaxgan import evaluator as evaluator_lib, pegasus, wings
 from jaxgan.errors import UserError
 
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
+
 # The unmirrored, unshifted view's index in `steady_views` (rows outer, columns inner, unmirrored first).
 AS_DRAWN = wings.STEADY_SHIFTS.index(0) * (len(wings.STEADY_SHIFTS) + 1)
 
@@ -86,8 +88,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserError as e:  # a mistyped argument: one line and exit 2, as the jaxgan command does
-        print(f"judge_views: error: {e}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_main(main, "judge_views"))

@@ -13,10 +13,14 @@ mean row is above the mean row of that foreground.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
+
 
 
 def load(data_dir: str, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,4 +93,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "paste_examples"))

@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 
 import numpy as np
 
 from flagship_candidates import load, named_sources
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 N = 64
 WINGS_AT_LEAST = 0.2
@@ -71,4 +74,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "pegasus_batches"))

@@ -69,6 +69,8 @@ from ship_check import resolve
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
 
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
+
 RULES = ("one_view", "body", "steady", "steady_wings", "realism2", "wings_added")
 SHOWN = 16
 
@@ -241,4 +243,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "pick_readability"))

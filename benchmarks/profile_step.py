@@ -17,10 +17,13 @@ import gzip
 import json
 import re
 import shutil
+import sys
 import time
 
 import jax
+
 import train_step as train_step_benchmark  # benchmarks/ is on the path when this script runs
+from user_errors import run_main
 
 
 def op_names(hlo_text: str) -> dict[str, str]:
@@ -85,4 +88,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "profile_step"))

@@ -9,11 +9,14 @@ images twice), and every `--set NAME=RUN_FOLDER_OR_NPZ` (10k samples of a run's 
 """
 import argparse
 import pathlib
+import sys
 
 import numpy as np
 
 from jaxgan import cli, data, evaluation, evaluator as evaluator_lib, sampling
 from jaxgan.metrics import reference
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 
 def main():
@@ -52,4 +55,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "reference_figures"))

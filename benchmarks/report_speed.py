@@ -18,6 +18,8 @@ import time
 from jaxgan import report
 from jaxgan.errors import UserError
 
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,4 +47,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "report_speed"))

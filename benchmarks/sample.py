@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import sys
 import time
 
 import jax
 
 import jaxgan
 from jaxgan import cli, sampling, state as state_lib
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 
 def measure(name: str, n: int, batch: int, workdir: str | None, repeats: int) -> dict:
@@ -51,4 +54,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "sample"))

@@ -15,6 +15,7 @@ A *patch* is a connected region (4-neighbour) of at least MIN_AREA pixels whose 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +23,8 @@ import numpy as np
 from scipy import ndimage
 
 from jaxgan import data, pretrained, run, sampling
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 MIN_AREA = 12
 LOW, HIGH = 5, 250
@@ -97,4 +100,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "saturation"))

@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 
 import numpy as np
 
 from saturation import MIN_AREA, patch_masks
 from jaxgan import data, pegasus, run, sampling
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 CYAN = np.array([0, 255, 255], np.uint8)
 
@@ -68,4 +71,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "saturation_compare"))

@@ -27,12 +27,15 @@ from __future__ import annotations
 import argparse
 import math
 import pathlib
+import sys
 
 import jax
 import numpy as np
 
 import jaxgan
 from jaxgan import parallel, state as state_lib, step as step_lib
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 UTILISATION = 377e9 / 3.0e-3 / 989e12  # 0.127: the measured dcgan step at batch 1024, bfloat16, one H100
 HOP_LATENCY_S = 10e-6
@@ -126,4 +129,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "scaling_estimate"))

@@ -56,6 +56,8 @@ from jaxgan.config import CIFAR10_CLASSES
 from jaxgan.errors import UserError
 from jaxgan.metrics import reference as reference_lib
 
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
+
 SHIPPED_MIX, SHIPPED_TRUNCATION = "horse=0.9,bird=0.05,airplane=0.05", 1.5
 LOWER_IS_BETTER = ("fid_c_classes", "fid_c")
 HIGHER_IS_BETTER = ("class_accuracy", "judge_class_accuracy")
@@ -294,8 +296,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserError as e:  # a wrong path, name or budget: one line and exit 2, as the jaxgan command does
-        print(f"ship_check: error: {e}", file=sys.stderr)
-        sys.exit(2)
+    sys.exit(run_main(main, "ship_check"))

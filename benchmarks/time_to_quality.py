@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 import time
 
 import jax
@@ -21,6 +22,8 @@ import jax
 import jaxgan
 from jaxgan import data, evaluation, evaluator as evaluator_lib, parallel, state as state_lib, step as step_lib, train
 from jaxgan.metrics import reference
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 
 def run(name: str, minutes: float, evals: int, samples: int, data_dir, ev, ref, log=print) -> dict:
@@ -109,4 +112,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "time_to_quality"))

@@ -8,6 +8,7 @@ experiment: the best of `--repeats` timed runs of `--steps` steps each, after a 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import jax
@@ -15,6 +16,8 @@ import numpy as np
 
 import jaxgan
 from jaxgan import parallel, state as state_lib, step as step_lib
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 
 def setup(name: str, batch: int | None, overrides: list[str]):
@@ -73,4 +76,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "train_step"))

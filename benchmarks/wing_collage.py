@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -33,6 +34,8 @@ from pegasus_batches import WINGS_AT_LEAST, winged_horses
 from jaxgan import data, evaluator as evaluator_lib, models, pegasus, sampling
 from jaxgan.layers import UpsampleConv
 from jaxgan.models.biggan import DCGANGenerator
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 N, SHOWN = 64, 16
 BOX = (2, 12, 3, 29)  # rows y0:y1, columns x0:x1 (pixels of 32): cells centred in it get the source's features
@@ -141,4 +144,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "wing_collage"))

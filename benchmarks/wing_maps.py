@@ -16,12 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 
 import numpy as np
 
 from flagship_candidates import load, named_sources
 from pegasus_batches import winged_horses
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 N, SHOWN = 64, 12
 SHIPPED_MIX = "horse=0.9,bird=0.05,airplane=0.05"
@@ -80,4 +83,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "wing_maps"))

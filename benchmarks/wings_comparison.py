@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import sys
 import time
 
 import numpy as np
@@ -29,6 +30,8 @@ import numpy as np
 from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, run, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
 from jaxgan.metrics import reference as reference_lib
+
+from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 
 def readings(images, scores, judge) -> list[dict]:
@@ -157,4 +160,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main(main, "wings_comparison"))
