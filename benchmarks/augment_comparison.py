@@ -19,7 +19,6 @@ import sys
 
 from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
-
 HERE = pathlib.Path(__file__).resolve().parent
 
 

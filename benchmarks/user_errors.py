@@ -8,9 +8,8 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from jaxgan.cli import EXIT_USER_ERROR
 from jaxgan.errors import UserError
-
-EXIT_USER_ERROR = 2  # the jaxgan command's (jaxgan.cli.EXIT_USER_ERROR)
 
 
 def run_main(main: Callable[[], int | None], prog: str) -> int:

@@ -69,13 +69,13 @@ def _scripts_importing_jaxgan():
 
 def test_every_benchmark_that_uses_jaxgan_exits_through_run_main():
     """A script that can raise UserError (through jaxgan) must not end in a traceback for it."""
-    missing = []
-    for path, tree in _scripts_importing_jaxgan():
+    scripts, missing = list(_scripts_importing_jaxgan()), []
+    for path, tree in scripts:
         guard = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
         body = ast.unparse(guard[0]) if guard else ""
         if f'run_main(main, {path.stem!r})' not in body.replace('"', "'"):
             missing.append(path.name)
-    assert len(list(_scripts_importing_jaxgan())) >= 15
+    assert len(scripts) >= 15
     assert not missing, f"not ended by sys.exit(run_main(main, NAME)): {', '.join(missing)}"
 
 
