@@ -8,14 +8,16 @@ model (NAME=SOURCE as in `flagship_candidates.py`) draws images 0-63 of one seed
 Pegasus's mixture, and under every map of the Pegasus search (`pegasus.WING_REGIONS`: horse everywhere, bird or
 airplane above the back). Nothing is selected. The judge, which never selects, reads each batch: its share of
 horses, mean p(bird) + p(airplane), and how many are horses with p(bird) + p(airplane) >= 0.2 (a horse with wing
-evidence). Writes OUT.png (per model, one row per mixture of the first 12 latents, 4x: a column shows what each
-mixture does to one latent), OUT.json and OUT.md.
+evidence). A mixture naming a class the model was not trained on (bird, for a horse + airplane model) is left out
+for that model: a blank row in the sheet, "no such class" in the table. Writes OUT.png (per model, one row per
+mixture of the first 12 latents, 4x: a column shows what each mixture does to one latent), OUT.json and OUT.md.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import pathlib
+import re
 import sys
 
 import numpy as np
@@ -23,6 +25,8 @@ import numpy as np
 from flagship_candidates import load, named_sources
 from pegasus_batches import winged_horses
 from jaxgan import evaluator as evaluator_lib, pegasus, sampling
+from jaxgan.config import CIFAR10_CLASSES
+from jaxgan.errors import UserError
 
 from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
@@ -37,6 +41,11 @@ def mixes(wing_weights=(1.0,)) -> list[str]:
     region = lambda w, wing: f"{wing}=1" if w == 1 else f"horse={1 - w:g},{wing}={w:g}"
     return ["horse=1", SHIPPED_MIX] + [f"horse=1; {region(x, w)}@{r}" for x in wing_weights for w in pegasus.WINGS
                                        for r in pegasus.WING_REGIONS]
+
+
+def mix_classes(mix: str) -> set[str]:
+    """The class names a mixture in `jaxgan sample --mix` syntax names, e.g. {"horse", "bird"}."""
+    return set(re.findall(r"([a-z_]+)\s*=", mix))
 
 
 def main():
@@ -55,8 +64,16 @@ def main():
     sheets = []
     for name, source in pairs:
         cfg, state = load(source)
+        known = {CIFAR10_CLASSES[i] for i in cfg.class_ids}
+        if pegasus.HORSE not in known or not known & set(pegasus.WINGS):
+            raise UserError(f"{name}: wing maps need a model trained on horse and on bird or airplane; this one "
+                            f"knows {', '.join(sorted(known))}")
         rows, per_mix = [], {}
         for mix in mixes(wing_weights):
+            if not mix_classes(mix) <= known:  # e.g. bird above the back of a horse + airplane model
+                lines.append(f"| {name} (step {int(state.step)}) | `{mix}` | no such class | | |")
+                rows.append(np.full_like(rows[0], 255))  # the first mixture, horse=1, is always drawn
+                continue
             m = sampling.parse_mix(mix, cfg)
             images, _ = sampling.sample(cfg, state, N, seed=args.seed, labels=np.broadcast_to(m, (N,) + m.shape),
                                         truncation=args.truncation)
