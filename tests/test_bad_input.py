@@ -85,6 +85,7 @@ CASES = [  # (arguments, with {ws} for the workspace; words the one line must ho
     (["sample", "--workdir", "{ws}/corrupt", "--out", "{ws}/x.png"], "cannot be read"),
     (["sample", "--workdir", "{ws}/foreign", "--out", "{ws}/x.png"], "written for another config: lr_g"),
     (["sample", "--workdir", "{ws}/plain", "--checkpoint", "best", "--out", "{ws}/x.png"], "no best checkpoint"),
+    (["sample", "--workdir", "{ws}/models/good", "--out", "{ws}/x.png"], "an exported bundle, not a run folder"),
     (["sample", "--pretrained", "unicorn", "--out", "{ws}/x.png"], "unknown pretrained model 'unicorn'"),
     (["sample", "--pretrained", "good", "--workdir", "{ws}/cond", "--out", "{ws}/x.png"], "not both"),
     (["sample", "--pretrained", "broken", "--out", "{ws}/x.png"], "damaged"),

@@ -108,6 +108,19 @@ def test_output_checks_name_the_path(tmp_path):
         run.load(tmp_path, "oldest")
 
 
+def test_loading_a_folder_without_checkpoints_writes_nothing_and_names_a_bundle(tmp_path):
+    run.prepare(tiny_config(), tmp_path / "w")
+    before = sorted(p.name for p in (tmp_path / "w").iterdir())
+    with pytest.raises(UserError, match="no checkpoint yet; train first"):
+        run.load(tmp_path / "w")
+    with pytest.raises(UserError, match="no best checkpoint"):
+        run.load(tmp_path / "w", "best")
+    (tmp_path / "w" / "card.json").write_text("{}")  # what `jaxgan export` writes beside config.json
+    with pytest.raises(UserError, match="w is an exported bundle, not a run folder: load it with --pretrained w"):
+        run.load(tmp_path / "w")
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == sorted(before + ["card.json"])
+
+
 def test_checkpoints_of_the_flat_layout_still_restore(tmp_path):
     """jaxgan 0.1 saved g_params, g_stats, ... side by side; such a run folder still loads."""
     cfg = tiny_config()
