@@ -148,15 +148,15 @@ def load(workdir, which: str = "latest", mesh=None):
     workdir = pathlib.Path(workdir)
     cfg = load_config(workdir)
     folder = workdir / (BEST if which == "best" else CHECKPOINTS)
-    if not folder.is_dir():  # reading never writes: the Checkpointer would create the folder it is given
-        if which == "best":
-            raise UserError(f"{workdir} has no best checkpoint (train with eval_every=N to keep one)")
+    if which == "best" and not folder.is_dir():
+        raise UserError(f"{workdir} has no best checkpoint (train with eval_every=N to keep one)")
+    state = None
+    if folder.is_dir():  # reading never writes: the Checkpointer would create a missing folder
+        state = checkpoint.Checkpointer(folder, cfg.keep_checkpoints).restore_latest(cfg, mesh or parallel.make_mesh())
+    if state is None:
         if (workdir / "card.json").is_file():  # pretrained.CARD; pretrained imports this module
             raise UserError(f"{workdir} is an exported bundle, not a run folder: load it with --pretrained "
                             f"{workdir.name}, its parent folder on $JAXGAN_PRETRAINED_PATH")
-        raise UserError(f"{workdir} has no checkpoint yet; train first")
-    state = checkpoint.Checkpointer(folder, cfg.keep_checkpoints).restore_latest(cfg, mesh or parallel.make_mesh())
-    if state is None:
         raise UserError(f"{workdir} has no checkpoint yet; train first")
     return cfg, state
 
