@@ -5,8 +5,9 @@
 Two measurements behind the flagship's wing pastes (RESULTS, *twenty-ninth slice*), both by `classmap.foreground`
 (what stands out from the colour of the image's frame):
 - the horses: which cell row of the 4x4 grid is the first their foreground reaches (a cell at least
-  `classmap.PLACED_COVER` covered: the row `placed_boxes` rests a paste on), and the first pixel row at least 20%
-  foreground. A paste "above the back" has room only when the horse starts below the top cell row.
+  `classmap.PLACED_COVER` covered: `classmap.object_top_rows`, the row `placed_boxes` rests a paste on), and the
+  first pixel row at least 20% foreground. A paste "above the back" has room only when the horse starts below the
+  top cell row.
 - the birds and airplanes: the share of the frame their object's extent covers, as the rectangle holding every pixel
   at least 0.5 foreground and as the rows and columns at least 20% foreground. Near 1, cutting the object to its extent
   before it is pasted would hardly enlarge it.
@@ -85,9 +86,7 @@ def main():
     images, labels = data.load_cifar10(args.split, args.data_dir, classes=("airplane", "bird", "horse"))
     masks = np.asarray(classmap.foreground(jnp.asarray(images)))
     horses = masks[labels == data.CIFAR10_CLASSES.index("horse")]
-    cover = np.asarray(classmap.cell_means(jnp.asarray(horses)))
-    rows_held = cover.max(-1) >= classmap.PLACED_COVER
-    top_cell = np.where(rows_held.any(-1), rows_held.argmax(-1), -1)
+    top_cell = np.asarray(classmap.object_top_rows(classmap.cell_means(jnp.asarray(horses))))
     top_pixel = first_rows(horses, LINE_SHARE)
     result = {"split": args.split, "horses": int(len(horses)),
               "horse_top_cell_row_share": {str(r): float((top_cell == r).mean()) for r in (-1, 0, 1, 2, 3)},

@@ -121,9 +121,9 @@ def placed_boxes(key: jax.Array, images: jax.Array, prob: float, *,
     on = jax.random.bernoulli(k_on, prob, shape)
     w = jax.random.randint(k_w, shape, PLACED_WIDTHS[0], PLACED_WIDTHS[-1] + 1)
     cover = cell_means(foreground(images) if mask is None else mask)
-    rows_held = cover.max(-1) >= PLACED_COVER
-    held = rows_held.any(-1)
-    top_row = jnp.where(held, jnp.argmax(rows_held, -1), GRID // 2)
+    top_row = object_top_rows(cover)
+    held = top_row >= 0
+    top_row = jnp.where(held, top_row, GRID // 2)
     row_cover = jnp.take_along_axis(cover, top_row[..., None, None], axis=-2)[..., 0, :]  # (..., N, GRID)
     centres = jnp.arange(GRID) + 0.5
     centre = jnp.where(held, (row_cover * centres).sum(-1) / jnp.maximum(row_cover.sum(-1), 1e-6), GRID / 2)
@@ -134,6 +134,24 @@ def placed_boxes(key: jax.Array, images: jax.Array, prob: float, *,
     rows = (cells >= top[..., None]) & (cells < (top + PLACED_HEIGHT)[..., None])
     cols = (cells >= left[..., None]) & (cells < (left + w)[..., None])
     return on[..., None, None] & rows[..., :, None] & cols[..., None, :]
+
+
+def object_top_rows(cover: jax.Array) -> jax.Array:
+    """The topmost cell row each image's object reaches: a row with a cell at least `PLACED_COVER` foreground.
+
+    Args:
+      cover: float (..., GRID, GRID), each cell's foreground share (`cell_means` of a `foreground` mask).
+
+    Returns:
+      int32 (...): the row index, -1 where no cell is covered enough.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> object_top_rows(jnp.zeros((2, 4, 4)).at[0, 2:, 1].set(1.0)).tolist()   # a body from row 2; nothing
+      [2, -1]
+    """
+    rows_held = cover.max(-1) >= PLACED_COVER
+    return jnp.where(rows_held.any(-1), jnp.argmax(rows_held, -1), -1).astype(jnp.int32)
 
 
 def box_pixels(boxes: jax.Array, size: int) -> jax.Array:
