@@ -47,6 +47,22 @@ os.environ["XLA_FLAGS"] = " ".join([*_flags, *(f for f in FAST_COMPILE if f not 
 DATA_DIR = pathlib.Path(os.environ.get("JAXGAN_TEST_DATA_DIR", REPO.parent / "shared" / "tensorflow_datasets"))
 
 
+@contextlib.contextmanager
+def benchmark_script(name: str):
+    """A script of `benchmarks/` imported as a module, with `benchmarks/` on the import path as when it runs (the
+    scripts import `user_errors` and each other from beside them)."""
+    import importlib.util
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
 def xla_flags(*flags: str) -> str:
     """XLA_FLAGS for a test's subprocess: the suite's (fast compiling) and `flags` (later flags win)."""
     return " ".join((os.environ["XLA_FLAGS"], *flags))

@@ -1,25 +1,18 @@
 """`benchmarks/horse_room.py`: where a horse's top is, and how much of the frame an object's extent covers."""
 import doctest
-import importlib.util
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, benchmark_script
 
 
 @pytest.fixture(scope="module")
 def horse_room():
-    sys.path.insert(0, str(REPO / "benchmarks"))  # the script imports user_errors from beside it, as when it runs
-    try:
-        spec = importlib.util.spec_from_file_location("horse_room", REPO / "benchmarks" / "horse_room.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    with benchmark_script("horse_room") as module:
         yield module
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
 
 
 def test_its_docstring_examples_run(horse_room):

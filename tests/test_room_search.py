@@ -1,6 +1,5 @@
 """`benchmarks/room_search.py`: which horses leave room above them, and the wing maps placed on their tops."""
 import doctest
-import importlib.util
 import subprocess
 import sys
 
@@ -8,19 +7,13 @@ import jax
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, benchmark_script
 
 
 @pytest.fixture(scope="module")
 def room_search():
-    sys.path.insert(0, str(REPO / "benchmarks"))  # the script imports from beside it, as when it runs
-    try:
-        spec = importlib.util.spec_from_file_location("room_search", REPO / "benchmarks" / "room_search.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    with benchmark_script("room_search") as module:
         yield module
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
 
 
 def test_its_docstring_examples_run(room_search):
