@@ -37,11 +37,12 @@ PICKS = 16
 HORSE, WINGS = "horse", ("bird", "airplane")
 
 
-def room_rows(images: np.ndarray) -> np.ndarray:
+def room_rows(images: np.ndarray, mask=None) -> np.ndarray:
     """The first cell row each image's object reaches (`classmap.object_top_rows` of its `foreground`).
 
     Args:
       images: uint8 (N, 32, 32, 3).
+      mask: the images' `classmap.foreground`, when the caller has it already (`placed_boxes` takes it too).
 
     Returns:
       int (N,): 0-3, -1 where no cell is foreground enough; 1 or more leaves room above the object.
@@ -56,7 +57,7 @@ def room_rows(images: np.ndarray) -> np.ndarray:
 
     from jaxgan import classmap
 
-    cover = classmap.cell_means(classmap.foreground(jnp.asarray(images)))
+    cover = classmap.cell_means(classmap.foreground(jnp.asarray(images)) if mask is None else mask)
     return np.asarray(classmap.object_top_rows(cover))
 
 
@@ -128,9 +129,10 @@ def main():
         wing_names = [w for w in WINGS if w in names]
         horse_images, _ = sampling.sample(cfg, state, n, seed=args.seed, labels=np.broadcast_to(
             sampling.parse_mix("horse=1", cfg), (n, cfg.num_classes)), truncation=args.truncation)
-        rows = room_rows(horse_images)
+        mask = classmap.foreground(jax.numpy.asarray(horse_images))  # read once, for the rows and the boxes
+        rows = room_rows(horse_images, mask=mask)
         room = rows >= 1
-        boxes = np.asarray(classmap.placed_boxes(jax.random.key(args.seed), horse_images, 1.0))
+        boxes = np.asarray(classmap.placed_boxes(jax.random.key(args.seed), horse_images, 1.0, mask=mask))
         share = {str(r): float((rows == r).mean()) for r in (-1, 0, 1, 2, 3)}
         per_model = {"source": source, "step": int(state.step), "top_row_share": share, "wings": {}}
         print(f"{name} (step {int(state.step)}): {room.mean():.1%} of {n} horses start below the top cell row",

@@ -34,13 +34,12 @@ SHOWN = 8
 RULES = ("evaluator", "pair")
 
 
-def mean_readings(first: dict, second: dict, a: float = 0.6, b: float = 0.4) -> dict:
+def mean_readings(first: dict, second: dict) -> dict:
     """The class readings of two selectors averaged, and the part-aware score rebuilt from them.
 
     Args:
       first: the search's scores (`pegasus.score_images`), whose realism, uniqueness and spread are kept.
       second: the second selector's readings: "probs" (N, 10), "p_horse_steady", "p_wings_upper" (N,).
-      a, b: the powers of p_horse and p_wings (`pegasus.RECOGNISABILITY_POWERS`).
 
     Returns:
       A copy of `first` whose "probs", "p_horse", "p_wings", "recognisability", "eligible", "score",
@@ -61,6 +60,7 @@ def mean_readings(first: dict, second: dict, a: float = 0.6, b: float = 0.4) -> 
     from jaxgan import pegasus, wings
     from jaxgan.config import CIFAR10_CLASSES
 
+    a, b = pegasus.RECOGNISABILITY_POWERS  # the search's own weights, as `score_images` and `part_scores` use them
     horse = CIFAR10_CLASSES.index(pegasus.HORSE)
     probs = (first["probs"] + second["probs"]) / 2
     p_horse = probs[:, horse]
@@ -70,7 +70,8 @@ def mean_readings(first: dict, second: dict, a: float = 0.6, b: float = 0.4) -> 
     eligible = (np.argmax(probs, axis=1) == horse) & (p_wings >= pegasus.MIN_WINGS) & unique
     steady = (first["p_horse_steady"] + second["p_horse_steady"]) / 2
     upper = (first["p_wings_upper"] + second["p_wings_upper"]) / 2
-    part = steady ** a * upper ** b * wings.spread_factor(first["spread"])
+    c, d = wings.POWERS
+    part = steady ** c * upper ** d * wings.spread_factor(first["spread"])
     return {**first, "probs": probs, "p_horse": p_horse, "p_wings": p_wings, "recognisability": recognisability,
             "eligible": eligible, "score": recognisability * first["realism"], "p_horse_steady": steady,
             "p_wings_upper": upper, "part_recognisability": part, "part_score": part * first["realism"],
