@@ -17,6 +17,9 @@ from tests.conftest import REPO
 spec = importlib.util.spec_from_file_location("user_errors", REPO / "benchmarks" / "user_errors.py")
 user_errors = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(user_errors)
+# The one copy: scripts that tests import (conftest.benchmark_script) import it by name, and doctest finds run_main's
+# example only when inspect.getmodule(run_main) is this module.
+sys.modules["user_errors"] = user_errors
 run_main, EXIT_USER_ERROR = user_errors.run_main, user_errors.EXIT_USER_ERROR
 
 
