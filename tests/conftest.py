@@ -134,14 +134,15 @@ def tiny_config(**changes) -> jaxgan.Config:
     return jaxgan.Config(**base)
 
 
-def train_on(images_labels, cfg: jaxgan.Config, workdir):
-    """Trains `cfg` into `workdir` in-process on the given (images, labels) instead of reading all of CIFAR-10."""
+def train_on(images_labels, cfg: jaxgan.Config, workdir, **kwargs):
+    """Trains `cfg` into `workdir` in-process on the given (images, labels) instead of reading all of CIFAR-10;
+    `kwargs` go to `train.train` (`init_from`)."""
     from jaxgan import train
 
     orig = train.load_train_data
     train.load_train_data = lambda cfg, data_dir=None: images_labels
     try:
-        return train.train(cfg, workdir, progress=False)
+        return train.train(cfg, workdir, progress=False, **kwargs)
     finally:
         train.load_train_data = orig
 
