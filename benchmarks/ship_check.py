@@ -27,7 +27,9 @@ horse: in part 1 both models draw only those classes, in turn, and are measured 
 (FID-C "own classes" then reads the same real images for both, accuracy the same classes: like for like; a shipped
 column "shipped[bird,horse]" is added); in part 3 both are asked the shipped mixture less the classes the candidate
 lacks, renormalised (`horse=0.947368,bird=0.0526316` for horse + bird). Part 2 is unchanged: each model's own
-search, the judge reading the pick.
+search, the judge reading the pick. A candidate with every class of the shipped model and more (all ten: thirty-first
+slice, written down before its check) draws only the shipped model's classes in parts 1 and 3 and is compared with the
+shipped model as it is; its figures on all its classes are `jaxgan eval`'s.
 
 Writes OUT/ship_check.md (the figures and a verdict per candidate for parts 1-3), OUT/ship_check.json,
 OUT/pegasus_x8.png and each model's search folder OUT/pegasus_NAME/ (everything `jaxgan pegasus` writes). A part
@@ -85,6 +87,37 @@ def restricted_mix(mix: str, names: list[str]) -> str:
     kept = {k: w for k, w in weights.items() if k in names}
     total = sum(kept.values())
     return ",".join(f"{k}={w / total:.6g}" for k, w in kept.items())
+
+
+def comparison(ids: dict[str, tuple[int, ...]]) -> tuple[dict, list[str], dict]:
+    """Who is compared with whom, on which classes.
+
+    Args:
+      ids: each model's CIFAR-10 class ids, "shipped" first, then the candidates.
+
+    Returns:
+      (against, columns, drawn): the column each candidate is compared with ("shipped", or "shipped[bird,horse]":
+      the shipped model on the classes both have, where the shipped model has classes the candidate lacks); the
+      columns of the tables, in order; and what each column draws (None: all its model's classes; else the ids).
+      A candidate with more classes than the shipped model draws only the shipped model's and is compared with
+      "shipped" itself.
+
+    Example:
+      >>> against, columns, drawn = comparison({"shipped": (0, 2, 4, 7), "two": (2, 7), "ten": tuple(range(10))})
+      >>> against, columns
+      ({'two': 'shipped[bird,horse]', 'ten': 'shipped'}, ['shipped', 'shipped[bird,horse]', 'two', 'ten'])
+      >>> drawn
+      {'shipped': None, 'shipped[bird,horse]': (2, 7), 'two': None, 'ten': (0, 2, 4, 7)}
+    """
+    names = list(ids)
+    shared = {name: shared_classes(ids["shipped"], ids[name]) for name in names[1:]}
+    label = lambda cs: "shipped[" + ",".join(CIFAR10_CLASSES[c] for c in cs) + "]"  # noqa: E731
+    against = {name: "shipped" if cs is None or set(cs) == set(ids["shipped"]) else label(cs)
+               for name, cs in shared.items()}
+    columns = ["shipped"] + list(dict.fromkeys(a for a in against.values() if a != "shipped")) + names[1:]
+    drawn = {"shipped": None, **{against[n]: shared[n] for n in names[1:] if against[n] != "shipped"},
+             **{n: None if cs is None or set(cs) == set(ids[n]) else cs for n, cs in shared.items()}}
+    return against, columns, {col: drawn[col] for col in columns}
 
 
 def shared_classes(shipped_ids, candidate_ids) -> tuple[int, ...] | None:
@@ -161,19 +194,24 @@ def verdicts(parts: dict, shipped: str, cand: str) -> dict:
     return {"1_figures": one, "2_pegasus_judge": two, "3_batch_horse_share": three}
 
 
-def report(parts: dict, names: list[str], steps: dict, verdict: dict, args, against: dict, mixes: dict) -> str:
+def report(parts: dict, names: list[str], steps: dict, verdict: dict, args, against: dict, mixes: dict,
+           drawn: dict) -> str:
     """ship_check.md: a table per part, `names[0]` the shipped model (then the shipped model on a candidate's
-    classes, where one has other classes: `against`), a verdict line per candidate."""
+    classes, where one has other classes: `against`), a verdict line per candidate (`drawn`: `comparison`'s)."""
     met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
     head = ["| | " + " | ".join(f"{n} ({steps[n]})" for n in names) + " |", "|---|" + "---|" * len(names)]
     row = lambda label, cell, part: f"| {label} | " + " | ".join(cell(parts[part][n]) for n in names) + " |"  # noqa
     says = lambda key: "; ".join(f"{n}: {met(verdict[n][key])}" for n in verdict) or "no candidate given"  # noqa
     other = {n: a for n, a in against.items() if a != "shipped"}
+    more = {n: drawn[n] for n, a in against.items() if a == "shipped" and drawn[n]}  # a superset of the classes
     lines = [f"# Ship check against `{args.shipped}` (steps in brackets)", "",
              f"(1) {args.n} samples each, seed 0, the model's classes in turn (`flagship_candidates.py`); lower FID-C "
              f"(both) and higher class accuracy (both) than the shipped model: {says('1_figures')}", "",
              *([" ".join(f"{n} has other classes than the shipped model: compared with {a}, the shipped model "
                          f"drawing only the classes both have." for n, a in other.items()), ""] if other else []),
+             *([" ".join(f"{n} has classes the shipped model lacks: it draws only the shipped model's here ("
+                         + ", ".join(CIFAR10_CLASSES[c] for c in cs) + ")." for n, cs in more.items()), ""]
+               if more else []),
              *head]
     lines += [row(label, lambda r, k=key, f=fmt: f.format(r[k]), "measure") for key, label, fmt in ROWS]
     lines += ["", f"(2) `jaxgan pegasus --budget {args.budget} --refine {args.refine}`, the evaluator selects, the "
@@ -242,17 +280,11 @@ def main():
     steps = {name: int(state.step) for name, (_, state) in loaded.items()}
     ids = {name: tuple(cfg.class_ids) for name, (cfg, _) in loaded.items()}
     del loaded
-    # a column per model, plus "shipped[bird,horse]" (the shipped model on a candidate's classes) where needed
-    shared = {name: shared_classes(ids["shipped"], ids[name]) for name in names[1:]}
-    label = lambda cs: "shipped[" + ",".join(CIFAR10_CLASSES[c] for c in cs) + "]"  # noqa: E731
-    against = {name: "shipped" if cs is None else label(cs) for name, cs in shared.items()}
-    columns = ["shipped"] + list(dict.fromkeys(a for a in against.values() if a != "shipped")) + names[1:]
+    against, columns, drawn = comparison(ids)
     model_of = {col: "shipped" if col.startswith("shipped") else col for col in columns}
-    compared_on = {"shipped": None, **{against[n]: shared[n] for n in names[1:]}, **shared}  # None: own classes
-    # what each column draws: a candidate drawing all its classes (or the shipped model's own) draws None
-    drawn = {col: None if cs is None or set(cs) == set(ids[model_of[col]]) else cs for col, cs in compared_on.items()}
-    mixes = {col: SHIPPED_MIX if cs is None else restricted_mix(SHIPPED_MIX, [CIFAR10_CLASSES[c] for c in cs])
-             for col, cs in compared_on.items()}
+    compared_on = {col: cs or ids[model_of[col]] for col, cs in drawn.items()}
+    mixes = {col: SHIPPED_MIX if set(cs) >= set(ids["shipped"])
+             else restricted_mix(SHIPPED_MIX, [CIFAR10_CLASSES[c] for c in cs]) for col, cs in compared_on.items()}
     steps.update({col: steps["shipped"] for col in columns if col not in steps})
     evaluator, judge = evaluator_lib.load(), evaluator_lib.load_judge()
     ref = []  # the train split's reference, loaded once, only when a search has to run
@@ -290,7 +322,7 @@ def main():
     verdict = {name: verdicts(parts, against[name], name) for name in names[1:]}
     record.update(steps=steps, verdicts=verdict, against=against, mixes=mixes)
     save()
-    text = report(parts, columns, steps, verdict, args, against, mixes)
+    text = report(parts, columns, steps, verdict, args, against, mixes, drawn)
     (out / "ship_check.md").write_text(text)
     print(text)
 
