@@ -16,12 +16,15 @@ the source rows' own spread: every new class starts as a typical blend of the kn
 so that they need not break a tie first. Adam's first moment is 0 for new rows, its second the mean of the source's
 rows (a second moment of 0 would make their first updates ~30 times the learning rate). Everything else — weights,
 batch norm and spectral-norm statistics, the step, the training key, the LeCam anchors — is the source's unchanged,
-so the new run goes on from the source's step with keys that were never used.
+so the new run goes on from the source's step with keys that were never used. The new folder also carries the
+source's environment.json and metrics.jsonl, the slices and curve that made its state, so `flagship_curves.py` counts
+the CPU-hours behind a run started from it.
 """
 from __future__ import annotations
 
 import argparse
 import pathlib
+import shutil
 import sys
 
 import jax
@@ -31,6 +34,8 @@ from jaxgan import checkpoint, config as config_lib, parallel, run
 from jaxgan import state as state_lib
 from jaxgan.errors import UserError
 from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
+
+HISTORY = (run.ENVIRONMENT, run.METRICS)  # the source's, carried into the new folder
 
 
 def grown_config(source: config_lib.Config, classes: tuple[str, ...]) -> config_lib.Config:
@@ -137,6 +142,9 @@ def main(argv=None):
     new_cfg = grown_config(source_cfg, classes)
     grown = grow_state(source_cfg, new_cfg, jax.device_get(state))
     run.prepare(new_cfg, out)
+    for name in HISTORY:  # what made the state: its slices and curve, for the CPU-hours of what trains on from it
+        if (pathlib.Path(args.source) / name).is_file():
+            shutil.copy2(pathlib.Path(args.source) / name, out / name)
     ckpt = checkpoint.Checkpointer(out / run.CHECKPOINTS, new_cfg.keep_checkpoints)
     ckpt.save(int(grown.step), parallel.replicate(grown, parallel.make_mesh()), new_cfg)
     ckpt.wait()

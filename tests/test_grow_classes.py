@@ -43,6 +43,8 @@ def test_the_grown_run_draws_the_old_classes_as_before_and_trains_on(grow_classe
     grow_classes.main([str(source), str(tmp_path / "grown"), "--classes", "airplane,bird,cat,horse"])
     old_cfg, old = run.load(source)
     new_cfg, new = run.load(tmp_path / "grown")
+    for name in (run.ENVIRONMENT, run.METRICS):  # the history that made the state comes along
+        assert (tmp_path / "grown" / name).read_text() == (source / name).read_text()
     assert new_cfg.num_classes == 4 and new_cfg.class_ids == (0, 2, 3, 7) and int(new.step) == int(old.step)
     z = sampling.latents(0, 0, 8, old_cfg.z_dim)
     np.testing.assert_array_equal(  # bird and horse: rows 0, 1 of the source; rows 1, 3 of the grown run
