@@ -58,8 +58,8 @@ def curve(workdir: pathlib.Path) -> list[dict]:
             before = [s for s in at_step if s <= r["step"]]
             hours = at_step[max(before)] / 3600 if before else 0.0
             points.append({"steps": r["step"], "cpu_hours": round(hours, 3), "fid_c": r["fid_c"],
-                           "fid_c_all": r["fid_c"] if every_class else r.get("fid_c_all"), "class_accuracy": r.get("class_accuracy"),
-                           "eval_samples": r.get("eval_samples")})
+                           "fid_c_all": r["fid_c"] if every_class else r.get("fid_c_all"),
+                           "class_accuracy": r.get("class_accuracy"), "eval_samples": r.get("eval_samples")})
     return points
 
 

@@ -9,16 +9,17 @@ Why (issue 21): the flagship is judged on FID-C against all ten classes, which r
 score 9.54 on; a model of all ten is the one that yardstick fits. Training one from scratch costs the 10 CPU-hours
 the shipped four-class model took; starting from the shipped model keeps everything it learnt about its classes.
 
-Only three kinds of arrays depend on the class list in the conditional models (`cdcgan`, `biggan`): G's class
-embedding, D's projection embedding, and the EMA's copy of G's. Each source class keeps its row (matched by CIFAR-10
-label id). A new class's row is the mean of the source's rows plus the spread of a fresh initialisation rescaled to
-the source rows' own spread: every new class starts as a typical blend of the known ones, and apart from the others
-so that they need not break a tie first. Adam's first moment is 0 for new rows, its second the mean of the source's
-rows (a second moment of 0 would make their first updates ~30 times the learning rate). Everything else — weights,
-batch norm and spectral-norm statistics, the step, the training key, the LeCam anchors — is the source's unchanged,
-so the new run goes on from the source's step with keys that were never used. The new folder also carries the
-source's environment.json and metrics.jsonl, the slices and curve that made its state, so `flagship_curves.py` counts
-the CPU-hours behind a run started from it.
+In `cdcgan` (the flagship's model) three kinds of arrays depend on the class list: G's class embedding, D's
+projection embedding, and the EMA's copy of G's; any array whose first axis is the class count is grown alike, and
+one that differs otherwise is refused. Each source class keeps its row (matched by CIFAR-10 label id). A new class's
+row is the mean of the source's rows plus the spread of a fresh initialisation rescaled to the source rows' own
+spread: every new class starts as a typical blend of the known ones, and apart from the others so that they need not
+break a tie first. Adam's first moment is 0 for new rows, its second the mean of the source's rows (a second moment
+of 0 would make their first updates about 16 times the learning rate at beta1 0.5). Everything else — weights, batch
+norm and spectral-norm statistics, the step, the training key, the LeCam anchors — is the source's unchanged, so the
+new run goes on from the source's step with keys that were never used. The new folder also carries the source's
+environment.json and metrics.jsonl, the slices and curve that made its state, so `flagship_curves.py` counts the
+CPU-hours behind a run started from it.
 """
 from __future__ import annotations
 
