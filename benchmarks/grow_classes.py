@@ -139,19 +139,20 @@ def main(argv=None):
     if out.exists():
         raise UserError(f"{out} exists; name a new folder")
     classes = tuple(c.strip() for c in args.classes.split(",") if c.strip())
-    source_cfg, state = run.load(args.source)
+    source = pathlib.Path(args.source)
+    source_cfg, state = run.load(source)
     new_cfg = grown_config(source_cfg, classes)
     grown = grow_state(source_cfg, new_cfg, jax.device_get(state))
     run.prepare(new_cfg, out)
     for name in HISTORY:  # what made the state: its slices and curve, for the CPU-hours of what trains on from it
-        if (pathlib.Path(args.source) / name).is_file():
-            shutil.copy2(pathlib.Path(args.source) / name, out / name)
+        if (source / name).is_file():
+            shutil.copy2(source / name, out / name)
     ckpt = checkpoint.Checkpointer(out / run.CHECKPOINTS, new_cfg.keep_checkpoints)
     ckpt.save(int(grown.step), parallel.replicate(grown, parallel.make_mesh()), new_cfg)
     ckpt.wait()
     ckpt.close()
     added = [config_lib.CIFAR10_CLASSES[i] for i in new_cfg.class_ids if i not in source_cfg.class_ids]
-    print(f"{out}: {args.source} at step {int(grown.step)} with {', '.join(added)} added "
+    print(f"{out}: {source} at step {int(grown.step)} with {', '.join(added)} added "
           f"({new_cfg.num_classes} classes); train on with --init-from {out} "
           f"--set classes={','.join(new_cfg.classes)} --set num_classes={new_cfg.num_classes}")
 
