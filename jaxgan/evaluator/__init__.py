@@ -38,11 +38,20 @@ class Evaluator:
     def feature_dim(self) -> int:
         return self.net.widths[-1]
 
-    def features_and_logits(self, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-        """Penultimate features and class logits of uint8 (N, 32, 32, 3) images, as float32 numpy arrays."""
-        from jaxgan.evaluator.train import predict
+    def features_and_logits(self, images: np.ndarray, batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Penultimate features and class logits of uint8 (N, 32, 32, 3) images, as float32 numpy arrays.
 
-        return predict(self.net, self.variables, np.asarray(images), batch_size)
+        Args:
+          images: uint8 (N, 32, 32, 3).
+          batch_size: images per call of the network (None: `train.PREDICT_BATCH`, the fastest measured on CPU,
+            where the outputs were bit-identical for every size tried).
+
+        Returns:
+          (features float32 (N, feature_dim), logits float32 (N, 10)).
+        """
+        from jaxgan.evaluator.train import PREDICT_BATCH, predict
+
+        return predict(self.net, self.variables, np.asarray(images), batch_size or PREDICT_BATCH)
 
 
 def save(path, net: EvaluatorNet | JudgeNet, variables, meta: dict) -> None:

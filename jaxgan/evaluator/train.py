@@ -86,7 +86,12 @@ def _predict(net, variables, images):
     return net.apply(variables, to_input(images), train=False)
 
 
-def predict(net, variables, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+# Measured on XLA:CPU (2 cores, 5000 images): 727 images/s in batches of 100, 650 in 250, 539 in 1000, with
+# bit-identical outputs; small batches also pad little when few images are read.
+PREDICT_BATCH = 100
+
+
+def predict(net, variables, images: np.ndarray, batch_size: int = PREDICT_BATCH) -> tuple[np.ndarray, np.ndarray]:
     """(features, logits) of uint8 images, in batches of a fixed size (the last one padded, so one compile)."""
     feats, logits = [], []
     for start in range(0, len(images), batch_size):
