@@ -53,6 +53,9 @@ class Config:
     # Weight of G's saturation penalty (losses.saturation_penalty: its output's pre-tanh values past clipping; the
     # flat white or black blots of augmented runs; 0: off). Needs a generator that sows them (models.spec).
     pre_tanh_weight: float = 0.0
+    # Weight of the class loss (losses.class_loss: the classifier a projection D implies, trained on real images by
+    # D and followed by G on its own; 0: off). Needs a conditional model whose D sows its class scores (models.spec).
+    class_weight: float = 0.0
     # Optimisation.
     batch_size: int = 64  # global batch, split over all devices
     lr_g: float = 2e-4
@@ -232,8 +235,12 @@ def _validate(c: Config):
            c.spatial_mix_paste)
     _check(c.spatial_mix_paste == "crop" or c.spatial_mix > 0, "spatial_mix_paste",
            "has no effect without spatial_mix > 0", c.spatial_mix_paste)
-    for key in ("r1_gamma", "gp_weight", "lecam_weight", "pre_tanh_weight"):
+    for key in ("r1_gamma", "gp_weight", "lecam_weight", "pre_tanh_weight", "class_weight"):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
+    _check(c.class_weight == 0 or c.num_classes > 0, "class_weight", "needs a conditional model (num_classes > 0)",
+           c.class_weight)
+    _check(c.class_weight == 0 or c.spatial_mix == 0, "class_weight",
+           "needs one label per image: it cannot be combined with spatial_mix > 0", c.class_weight)
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",
            f"must satisfy 0 <= balance_low < balance_high ({c.balance_high}) <= 1", c.balance_low)
     for name in c.classes:

@@ -5,6 +5,7 @@
     p = losses.r1_penalty(lambda x: logits_of(x), real_images)        # E ||grad_x D(x)||^2
     p = losses.lecam_penalty(real_logits, fake_logits, anchors)       # D's outputs kept near each other's EMA
     p = losses.saturation_penalty(pre_tanh)                           # G's output kept short of clipping
+    c = losses.class_loss(class_scores, labels)                       # the projection read as a classifier
     losses.register("mine", my_d_loss, my_g_loss)                     # then `--set loss=mine`
 
 Built in: "ns" (the original GAN: D maximises log D(x) + log(1 - D(G(z))) with D = sigmoid(logit); G uses the
@@ -18,6 +19,7 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from jaxgan import registry
 
@@ -200,6 +202,30 @@ def lecam_anchors(anchors: jax.Array, real_logits: jax.Array, fake_logits: jax.A
     """
     means = jnp.stack([jnp.mean(real_logits), jnp.mean(fake_logits)]).astype(jnp.float32)
     return jax.lax.stop_gradient(decay * anchors + (1.0 - decay) * means)
+
+
+def class_loss(class_scores: jax.Array, labels: jax.Array) -> jax.Array:
+    """Cross-entropy of the classifier a projection discriminator implies (`class_weight`; the label-matching term
+    of Han et al. 2021, "Dual Projection GANs", NeurIPS): D minimises it on real images, G on its own with the
+    labels it was asked for, so images of one class move apart from those of the others in D's features.
+
+    A projection D scores x under label y as lin(h) + <embed(y), h>, so softmax over c of <embed(c), h> is the
+    class posterior its logits imply; the adversarial loss alone only ever reads the term of the one label given.
+
+    Args:
+      class_scores: float (N, C), every class's projection term <embed(c), h> (`models.CLASS_SCORES`).
+      labels: int (N,), the classes the images are meant to show.
+
+    Returns:
+      mean over images of -log softmax(class_scores)[label], a scalar; weight it by `class_weight`.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> scores = jnp.array([[0.0, 0.0], [2.0, 0.0]])  # (log 2 + log(1 + e^2)) / 2
+      >>> round(float(class_loss(scores, jnp.array([0, 1]))), 4)
+      1.41
+    """
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_scores.astype(jnp.float32), labels))
 
 
 # tanh(2.0) = 0.964: the pre-activation past which a pixel lands above 250 of 255 or below 5 (where

@@ -143,7 +143,8 @@ def generate(nets: Networks, params, stats, z: jax.Array, y: jax.Array,
     return ((fake, penalty) if saturation else fake), new
 
 
-def discriminate(nets: Networks, params, stats, x: jax.Array, y: jax.Array, key: jax.Array) -> tuple[jax.Array, Any]:
+def discriminate(nets: Networks, params, stats, x: jax.Array, y: jax.Array, key: jax.Array,
+                 class_scores: bool = False) -> tuple[Any, Any]:
     """D in training mode.
 
     Args:
@@ -153,17 +154,30 @@ def discriminate(nets: Networks, params, stats, x: jax.Array, y: jax.Array, key:
       x: images (N, 32, 32, 3) in [-1, 1].
       y: class labels (N,) (ignored by unconditional models).
       key: the dropout key of this evaluation of D.
+      class_scores: also return every class's projection term (the discriminator must sow them:
+        `models.spec.CLASS_SCORES`).
 
     Returns:
-      (logits float32 (N,), D's updated statistics).
+      (logits float32 (N,), D's updated statistics); with `class_scores`, ((logits, scores float32 (N, C)), the
+      statistics).
+
+    Raises:
+      UserError: `class_scores` asked of a discriminator that sows none (at trace time).
     """
     if nets.mixed:
         params, x = _cast_floats(params, nets.compute_dtype), x.astype(nets.compute_dtype)
+    collections = list(stats) + ([models.CLASS_SCORES] if class_scores else [])
     logits, new = nets.d_model.apply({"params": params, **stats}, x, y if nets.cfg.num_classes else None,
-                                     train=True, mutable=list(stats), rngs={"dropout": key})
+                                     train=True, mutable=collections, rngs={"dropout": key})
+    if class_scores:
+        if not new.get(models.CLASS_SCORES):
+            raise UserError(f"class_weight: the {nets.cfg.model} discriminator sows no class scores (end it in "
+                            f"`dcgan.logit_head(..., sow_into=self)`, jaxgan.models.spec)")
+        scores = new[models.CLASS_SCORES]["out"][0].astype(jnp.float32)
+        new = {k: v for k, v in new.items() if k != models.CLASS_SCORES}
     if nets.mixed:  # losses in float32
         logits, new = logits.astype(jnp.float32), _cast_like(new, stats)
-    return logits, new
+    return ((logits, scores) if class_scores else logits), new
 
 
 def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fake: jax.Array, y_fake: jax.Array,
@@ -184,21 +198,28 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
 
     Returns:
       (D's new state, the anchors moved by this update's logits (None when off), {"d_loss", "d_real", "d_fake",
-      "d_fake_acc"} and with LeCam "lecam" (the penalty before its weight), averaged over devices).
+      "d_fake_acc"}, with LeCam "lecam" and with the class loss "d_class" (each before its weight), averaged over
+      devices).
     """
     cfg = nets.cfg
 
     def loss_fn(params):
         # Real and fake images are separate batches for D's batch norm (ganhacks), run one after the other.
-        real_logits, stats = discriminate(nets, params, d.stats, real, y_real, jax.random.fold_in(key, 0))
+        extra = {}
+        real_logits, stats = discriminate(nets, params, d.stats, real, y_real, jax.random.fold_in(key, 0),
+                                          class_scores=bool(cfg.class_weight))
+        if cfg.class_weight:  # D learns to classify real images only: fakes' labels are what G aims at
+            real_logits, scores = real_logits
+            extra["d_class"] = losses.class_loss(scores, y_real)
         fake_logits, stats = discriminate(nets, params, stats, fake, y_fake, jax.random.fold_in(key, 1))
         loss = losses.discriminator_loss(cfg.loss, real_logits, fake_logits)
+        if cfg.class_weight:
+            loss += cfg.class_weight * extra["d_class"]
         logits_fn = lambda k: lambda x: discriminate(nets, params, d.stats, x, y_real, jax.random.fold_in(key, k))[0]
         if cfg.r1_gamma:
             loss += 0.5 * cfg.r1_gamma * losses.r1_penalty(logits_fn(2), real)
         if cfg.gp_weight:
             loss += cfg.gp_weight * losses.gradient_penalty(logits_fn(3), real, fake, jax.random.fold_in(key, 4))
-        extra = {}
         if cfg.lecam_weight:
             extra["lecam"] = losses.lecam_penalty(real_logits, fake_logits, anchors)
             loss += cfg.lecam_weight * extra["lecam"]
@@ -240,18 +261,22 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
         weight `pre_tanh_weight`; None: off.
 
     Returns:
-      (G's new state, {"g_loss", "g_fake"} and with the penalty "pre_tanh" (before its weight), averaged over
-      devices).
+      (G's new state, {"g_loss", "g_fake"}, with the penalty "pre_tanh" and with the class loss "g_class" (each
+      before its weight), averaged over devices).
     """
     fixed_params, fixed_stats = jax.lax.stop_gradient((d.params, d.stats))
 
     def loss_fn(fake):
         seen = fake if transform is None else transform(fake)
-        logits, _ = discriminate(nets, fixed_params, fixed_stats, seen, y_fake, key)
-        return losses.generator_loss(nets.cfg.loss, logits), logits
+        weight = nets.cfg.class_weight
+        logits, _ = discriminate(nets, fixed_params, fixed_stats, seen, y_fake, key, class_scores=bool(weight))
+        if not weight:
+            return losses.generator_loss(nets.cfg.loss, logits), (logits, {})
+        logits, scores = logits
+        class_term = losses.class_loss(scores, y_fake)
+        return losses.generator_loss(nets.cfg.loss, logits) + weight * class_term, (logits, {"g_class": class_term})
 
-    (loss, fake_logits), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
-    extra = {}
+    (loss, (fake_logits, extra)), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
     if saturation is not None:  # d(loss + w * penalty): the penalty's cotangent is its weight
         fake_grad = (fake_grad, jnp.asarray(nets.cfg.pre_tanh_weight, saturation.dtype))
         extra["pre_tanh"] = saturation

@@ -48,6 +48,8 @@ def test_overrides_are_typed():
     (["lecam_weight=-0.3"], "lecam_weight"),
     (["lecam_decay=1"], "lecam_decay"),
     (["pre_tanh_weight=-1"], "pre_tanh_weight"),
+    (["class_weight=-1"], "class_weight"),
+    (["class_weight=1"], "class_weight"),  # dcgan is unconditional: there is no class to learn
     (["spatial_mix=1"], "spatial_mix"),
     (["spatial_mix=0.5"], "spatial_mix"),  # dcgan's generator takes no class maps
     (["spatial_mix_paste=shrink"], "spatial_mix_paste"),

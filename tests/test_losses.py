@@ -79,3 +79,14 @@ def test_saturation_penalty_pays_only_past_the_margin_and_pulls_towards_it():
     g = jax.grad(losses.saturation_penalty)(u)
     np.testing.assert_allclose(g, [0, 0, 0, 2 * 0.5 / 5, -2 * 2.0 / 5], rtol=1e-6)  # 2 (|u| - 2) sign(u) / n
     assert float(losses.saturation_penalty(u, margin=5.0)) == 0.0
+
+
+def test_class_loss_is_the_cross_entropy_of_the_scores_and_raises_the_labelled_one():
+    scores = jnp.array([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]])
+    labels = jnp.array([1, 0])
+    by_hand = [-(2.0 - math.log(math.exp(1) + math.exp(2) + 1)), -(0.0 - math.log(2 + math.exp(3)))]
+    assert float(losses.class_loss(scores, labels)) == pytest.approx(sum(by_hand) / 2, rel=1e-6)
+    g = np.asarray(jax.grad(losses.class_loss)(scores, labels))
+    assert g[0, 1] < 0 and g[1, 0] < 0  # descending the loss raises each image's own class
+    assert (np.delete(g[0], 1) > 0).all() and (np.delete(g[1], 0) > 0).all()  # and lowers the others
+    np.testing.assert_allclose(g.sum(axis=1), 0, atol=1e-7)  # softmax: only differences between scores matter

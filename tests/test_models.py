@@ -52,6 +52,29 @@ def _conditional(model):
     return g, st
 
 
+@pytest.mark.parametrize("model, width", [("cdcgan", 8), ("sngan", 16), ("dcgan", 8)])
+def test_class_scores_are_the_projection_terms_of_every_label(model, width):
+    cfg = jaxgan.Config(model=model, g_width=width, d_width=width, num_classes=10)
+    variables = state_lib.create(cfg).d
+    _, d = models.build(cfg)
+    x = jax.random.normal(jax.random.key(0), (3, 32, 32, 3))
+    collections = list(variables.stats)
+
+    def logits(y, mutable=collections):
+        out, new = d.apply({"params": variables.params, **variables.stats}, x, jnp.full((3,), y), train=True,
+                           mutable=mutable)
+        return out, new
+
+    assert models.CLASS_SCORES not in logits(0)[1]  # sown only when the caller asks (only the step does)
+    _, new = logits(0, collections + [models.CLASS_SCORES])
+    scores = np.asarray(new[models.CLASS_SCORES]["out"][0])
+    assert scores.shape == (3, 10)
+    # D's logit of x under label c minus under label c' is exactly score c minus score c'.
+    by_label = np.stack([np.asarray(logits(c)[0]) for c in range(10)], axis=1)
+    np.testing.assert_allclose(by_label - by_label[:, :1], scores - scores[:, :1], atol=1e-4)
+    assert np.ptp(scores, axis=1).min() > 0
+
+
 @pytest.mark.parametrize("model", CONDITIONAL)
 def test_one_hot_mixtures_are_exactly_the_labels(model):
     from jaxgan.models import biggan

@@ -159,6 +159,45 @@ def test_lecam_anchors_follow_d_alone_and_change_its_update(small_images):
     assert (np.abs(host(slow.lecam)) < np.abs(anchors)).all()
 
 
+def test_class_loss_trains_d_on_real_labels_and_g_towards_its_own(small_images):
+    cfg = tiny_config(model="cdcgan", num_classes=10, loss="hinge")
+    off, metrics_off = run(cfg, *small_images, 2)
+    assert "d_class" not in metrics_off[0] and "g_class" not in metrics_off[0]  # off: nothing computed or reported
+    on_cfg = cfg.replace(class_weight=1.0)
+    on, metrics_on = run(on_cfg, *small_images, 2)
+    for m in metrics_on:  # ten classes, near chance at the start: about log 10
+        assert 1.0 < float(m["d_class"]) < 5.0 and 1.0 < float(m["g_class"]) < 5.0
+    projection = lambda st: host(st.d.params)["class_projection"]["embedding"]
+    assert not np.array_equal(projection(on), projection(off))
+    assert not np.array_equal(host(on.g.params)["class_embedding"], host(off.g.params)["class_embedding"])
+    # G's update holds D fixed, its class scores included.
+    before = host(state_lib.create(on_cfg))
+    g_only, _ = run(on_cfg, *small_images, 2, phases=("g",))
+    chex.assert_trees_all_equal(d_part(g_only), (before.d.params, before.d.stats, before.d.opt_state))
+
+
+def test_class_loss_needs_a_discriminator_that_sows_its_scores(small_images):
+    import flax.linen as nn
+
+    from jaxgan import models
+    from jaxgan.errors import UserError
+
+    class PlainD(nn.Module):  # conditional in name only: one logit, no projection, no scores
+        width: int = 8
+        num_classes: int = 0
+        dropout: float = 0.0
+        axis_name: str | None = None
+
+        @nn.compact
+        def __call__(self, x, y=None, train=True):
+            return nn.Dense(1)(x.reshape(x.shape[0], -1))[:, 0]
+
+    if "test_plain_d" not in models.names():
+        models.register("test_plain_d", models.get("cdcgan").generator, PlainD, mixable=True)
+    with pytest.raises(UserError, match=r"^class_weight: the test_plain_d discriminator sows no class scores"):
+        run(tiny_config(model="test_plain_d", num_classes=10, class_weight=1.0), *small_images, 1)
+
+
 def saturated_state(cfg):
     """A fresh state whose generator drives its output far into tanh's tails (output conv kernel x 50)."""
     st = state_lib.create(cfg)

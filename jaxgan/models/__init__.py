@@ -13,10 +13,10 @@ import pkgutil
 
 import jax
 
-from jaxgan.models.spec import MODELS, PRE_TANH, ModelSpec, register
+from jaxgan.models.spec import CLASS_SCORES, MODELS, PRE_TANH, ModelSpec, register
 
-__all__ = ["MODELS", "PRE_TANH", "ModelSpec", "build", "get", "is_mixable", "mixable_names", "names", "probability",
-           "register"]
+__all__ = ["CLASS_SCORES", "MODELS", "PRE_TANH", "ModelSpec", "build", "get", "is_mixable", "mixable_names", "names",
+           "probability", "register"]
 
 for _module in pkgutil.iter_modules(__path__):
     if _module.name != "spec":

@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxgan.layers import BatchNorm, SNConv, SNDense, UpsampleConv
-from jaxgan.models.spec import DiscriminatorModule, GeneratorModule, register
+from jaxgan.models.spec import CLASS_SCORES, DiscriminatorModule, GeneratorModule, register
 
 BN_MOMENTUM = 0.9  # PyTorch's 0.1
 
@@ -31,7 +31,7 @@ def with_class_embedding(z, y, num_classes):
     return jnp.concatenate([z, nn.Embed(num_classes, z.shape[-1], name="class_embed")(y)], axis=-1)
 
 
-def logit_head(h, y, num_classes, dropout, train, linear=None):
+def logit_head(h, y, num_classes, dropout, train, linear=None, sow_into: nn.Module | None = None):
     """Features -> one logit each: dropout, a linear layer (`linear`, default `nn.Dense(1)`), and for conditional
     models the projection term <embed(y), h> (Miyato & Koyama 2018).
 
@@ -39,6 +39,11 @@ def logit_head(h, y, num_classes, dropout, train, linear=None):
     (N, H', W', C) (`jaxgan.classmap`): with a feature map of the map's grid, each cell's features are projected
     on that cell's class embedding (the flattened embedding has one part per cell, so a map whose cells all hold
     one label gives exactly that label's term); with pooled features, on the map's mean over its cells.
+
+    `sow_into`: the calling discriminator. A conditional one gets every class's term <embed(c), h>, (N, C), sown
+    into its `CLASS_SCORES` collection when the caller makes that mutable (only the training step does, for
+    `class_weight`): a softmax over them is the classifier the projection implies, and their differences are the
+    differences of the logits D gives x under each label.
     """
     h_map = h if h.ndim == 4 else None
     h = nn.Dropout(dropout, deterministic=not train or dropout == 0)(h.reshape(h.shape[0], -1))
@@ -46,9 +51,11 @@ def logit_head(h, y, num_classes, dropout, train, linear=None):
     if not num_classes:
         return logit
     embed = nn.Embed(num_classes, h.shape[-1], name="class_projection")
+    table = embed(jnp.arange(num_classes))  # (C, d)
+    if sow_into is not None and not sow_into.is_initializing():  # `init` makes every collection mutable
+        sow_into.sow(CLASS_SCORES, "out", h @ table.T)
     if jnp.issubdtype(jnp.asarray(y).dtype, jnp.integer):
         return logit + jnp.sum(embed(y) * h, axis=-1)
-    table = embed(jnp.arange(num_classes))  # (C, d)
     if h_map is not None and h_map.shape[1:3] == y.shape[1:3]:
         per_cell = table.reshape((num_classes,) + h_map.shape[1:])  # (C, H, W, K), as h is flattened
         projection = jnp.einsum("nijc,cijk->nijk", y.astype(h.dtype), per_cell).reshape(h.shape)
@@ -80,7 +87,7 @@ class Discriminator(DiscriminatorModule):
         for features in (2 * self.width, 4 * self.width):
             x = nn.Conv(features, (4, 4), (2, 2), padding=1, use_bias=False)(x)
             x = nn.leaky_relu(batch_norm(self.axis_name, train)(x), 0.2)
-        return logit_head(x, y, self.num_classes, self.dropout, train)
+        return logit_head(x, y, self.num_classes, self.dropout, train, sow_into=self)
 
 
 class SNDiscriminator(DiscriminatorModule):
@@ -93,7 +100,7 @@ class SNDiscriminator(DiscriminatorModule):
         for features in (self.width, 2 * self.width, 4 * self.width):
             x = nn.leaky_relu(SNConv(features, (4, 4), (2, 2), padding=1)(x, train), 0.1)
         return logit_head(x, y, self.num_classes, self.dropout, train,
-                          linear=lambda h: SNDense(1)(h, train))
+                          linear=lambda h: SNDense(1)(h, train), sow_into=self)
 
 
 class TutorialGenerator(GeneratorModule):
@@ -120,7 +127,7 @@ class TutorialDiscriminator(DiscriminatorModule):
         x = nn.leaky_relu(nn.Conv(self.width, (3, 3))(x), 0.2)
         for features in (2 * self.width, 2 * self.width, 4 * self.width):
             x = nn.leaky_relu(nn.Conv(features, (3, 3), (2, 2))(x), 0.2)
-        return logit_head(x, y, self.num_classes, self.dropout, train)
+        return logit_head(x, y, self.num_classes, self.dropout, train, sow_into=self)
 
 
 register("dcgan", Generator, Discriminator)

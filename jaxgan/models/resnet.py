@@ -81,7 +81,8 @@ class Discriminator(DiscriminatorModule):
         x = DBlock(self.width, down=False)(x, train)
         x = DBlock(self.width, down=False)(x, train)
         h = jnp.sum(nn.relu(x), axis=(1, 2))
-        return logit_head(h, y, self.num_classes, self.dropout, train, linear=lambda h: SNDense(1)(h, train))
+        return logit_head(h, y, self.num_classes, self.dropout, train, linear=lambda h: SNDense(1)(h, train),
+                          sow_into=self)
 
 
 register("sngan", Generator, Discriminator)

@@ -12,7 +12,10 @@ The module protocol every registered pair follows (the one place it is written d
 - non-trainable state (batch norm averages, spectral-norm vectors) lives in mutable collections other than
   "params"; D may use the "dropout" RNG stream;
 - a generator whose images are tanh(u) may sow u into the `PRE_TANH` collection (`GeneratorModule.tanh_output`):
-  the training step's saturation penalty (`pre_tanh_weight`) reads it, and needs it.
+  the training step's saturation penalty (`pre_tanh_weight`) reads it, and needs it;
+- a conditional discriminator whose logit ends in a projection term <embed(y), h> may sow every class's term
+  <embed(c), h>, float (N, num_classes), into the `CLASS_SCORES` collection (`dcgan.logit_head(..., sow_into=self)`
+  does): the training step's class loss (`class_weight`) reads them, and needs them.
 A `mixable` generator reads its class through a shared embedding and also accepts mixture weights (N, C) or
 (N, LEVELS, C) as `y`; `jaxgan sample --mix` and `jaxgan pegasus` need one, and it must be trained with classes.
 """
@@ -28,6 +31,7 @@ import jax.numpy as jnp
 from jaxgan import registry
 
 PRE_TANH = "pre_tanh"  # the collection a generator sows its output's pre-tanh values into (`tanh_output`)
+CLASS_SCORES = "class_scores"  # the collection a projection discriminator sows its per-class terms into
 
 
 class GeneratorModule(nn.Module):
