@@ -86,8 +86,8 @@ def _predict(net, variables, images):
     return net.apply(variables, to_input(images), train=False)
 
 
-# Measured on XLA:CPU (2 cores, 5000 images): 727 images/s in batches of 100, 650 in 250, 539 in 1000, with
-# bit-identical outputs; small batches also pad little when few images are read.
+# `benchmarks/evaluator_batch.py` on one core of this project's 2-core CPU (5000 images): 693 images/s in batches of
+# 100, 609 in 250, 540 in 1000, the outputs bit-identical; small batches also pad little when few images are read.
 PREDICT_BATCH = 100
 
 
