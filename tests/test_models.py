@@ -60,10 +60,9 @@ def test_class_scores_are_the_projection_terms_of_every_label(model, width):
     x = jax.random.normal(jax.random.key(0), (3, 32, 32, 3))
     collections = list(variables.stats)
 
-    def logits(y, mutable=collections):
-        out, new = d.apply({"params": variables.params, **variables.stats}, x, jnp.full((3,), y), train=True,
-                           mutable=mutable)
-        return out, new
+    def logits(y, mutable=collections):  # (logits, the mutated collections)
+        return d.apply({"params": variables.params, **variables.stats}, x, jnp.full((3,), y), train=True,
+                       mutable=mutable)
 
     assert models.CLASS_SCORES not in logits(0)[1]  # sown only when the caller asks (only the step does)
     _, new = logits(0, collections + [models.CLASS_SCORES])
