@@ -268,13 +268,15 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
 
     def loss_fn(fake):
         seen = fake if transform is None else transform(fake)
-        weight = nets.cfg.class_weight
+        weight, extra = nets.cfg.class_weight, {}
         logits, _ = discriminate(nets, fixed_params, fixed_stats, seen, y_fake, key, class_scores=bool(weight))
-        if not weight:
-            return losses.generator_loss(nets.cfg.loss, logits), (logits, {})
-        logits, scores = logits
-        class_term = losses.class_loss(scores, y_fake)
-        return losses.generator_loss(nets.cfg.loss, logits) + weight * class_term, (logits, {"g_class": class_term})
+        if weight:  # G aims its images at the classes asked for, as D learned them from real images
+            logits, scores = logits
+            extra["g_class"] = losses.class_loss(scores, y_fake)
+        loss = losses.generator_loss(nets.cfg.loss, logits)
+        if weight:
+            loss += weight * extra["g_class"]
+        return loss, (logits, extra)
 
     (loss, (fake_logits, extra)), fake_grad = jax.value_and_grad(loss_fn, has_aux=True)(fake)
     if saturation is not None:  # d(loss + w * penalty): the penalty's cotangent is its weight
