@@ -196,6 +196,7 @@ def _cmd_eval(args):
     if args.truncation is not None and (args.truncation <= 0 or args.images is not None):
         raise UserError("--truncation must be positive and goes with --workdir (it cuts the sampled latents), got "
                         f"{args.truncation}")
+    reference_lib.parse_split(args.reference)  # a wrong name fails before minutes of sampling
     out = run.output_file(args.out) if args.out else None
     if args.inception:
         from jaxgan import inception
@@ -222,10 +223,10 @@ def _cmd_eval(args):
         raise UserError(f"{args.images or args.workdir or args.pretrained}: intra-class FID-C needs labels, and these "
                         f"images have none (an unconditional model, or an .npz without 'labels')")
     sampled = time.perf_counter()
-    ref = reference_lib.load(evaluator, "train", args.data_dir, log=lambda line: print(line, file=sys.stderr))
+    ref = reference_lib.load(evaluator, args.reference, args.data_dir, log=lambda line: print(line, file=sys.stderr))
     metrics = evaluation.evaluate_images(images, labels, intra_class=args.intra_class or None, evaluator=evaluator,
                                          reference=ref, seed=args.seed, classes=classes)
-    if args.inception:  # against the same train images, already in memory
+    if args.inception:  # against the same reference images, already in memory
         metrics["inception"] = inception.inception_metrics(images, ref.images)
     result = {"source": source, **evaluation.to_json(metrics)}
     result["timings"].update(sampling_s=round(sampled - start, 2), total_s=round(time.perf_counter() - start, 2))
@@ -397,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --workdir: cut the latents to [-t, t] (fidelity for variety); default: untruncated")
     m.add_argument("--out", help="write the metrics to this JSON file (else print them)")
     m.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (the reference)")
+    m.add_argument("--reference", default="train", metavar="SPLIT",
+                   help="the real images compared against: train (default), test, or the first N of one, train[:N] "
+                        "(quicker; FID-C is then noisier and the memorisation threshold that of N images)")
     m.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")
     m.add_argument("--intra-class", action="store_true", help="require per-class FID-C (needs labels)")
     m.add_argument("--inception", action="store_true",

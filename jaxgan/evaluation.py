@@ -44,9 +44,10 @@ def check_images(images, labels=None, source: str = "images") -> tuple[np.ndarra
 
 def evaluate_images(images, labels=None, *, intra_class: bool | None = None, evaluator=None, reference=None,
                     data_dir=None, seed: int = 0, log=None, classes=None) -> dict:
-    """All metrics of `images` against CIFAR-10 train. `intra_class`: None = when labels are given. `classes`:
-    CIFAR-10 ids of a class-subset model's classes: also "fid_c_classes", FID-C against those classes' training
-    images (the distribution such a model learns; against all ten, even its own real images score far from 0)."""
+    """All metrics of `images` against `reference` (default: CIFAR-10 train). `intra_class`: None = when labels are
+    given. `classes`: CIFAR-10 ids of a class-subset model's classes: also "fid_c_classes", FID-C against those
+    classes' reference images (the distribution such a model learns; against all ten, even its own real images
+    score far from 0)."""
     from jaxgan import evaluator as evaluator_lib
 
     images, labels = check_images(images, labels)

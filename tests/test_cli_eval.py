@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 
+from tests.conftest import TRAIN_REFERENCE
 from tests.test_cli import (assert_one_line_error, jaxgan, jaxgan_subprocess,  # noqa: F401  (run_dir: a fixture)
                             run_dir)
 
@@ -22,10 +23,11 @@ def npz(tmp_path_factory, small_images):
 
 def test_eval_of_a_run_writes_all_metrics(tmp_path, run_dir, data_dir, train_reference):  # noqa: F811
     out = jaxgan_subprocess("eval", "--workdir", run_dir, "--n", 200, "--out", tmp_path / "m.json", "--data-dir",
-                            data_dir)
+                            data_dir, "--reference", TRAIN_REFERENCE)  # the suite's, cached by the fixture
     assert out.returncode == 0, out.stderr[-2000:]
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["source"]["n"] == 200 and m["source"]["step"] == 2 and m["n"] == 200
+    assert m["reference"] == f"cifar10 {TRAIN_REFERENCE}" and "computing" not in out.stderr
     for key in ("fid_c", "kid_c", "precision", "recall", "uniqueness", "predicted_class_share", "timings"):
         assert key in m
     assert m["fid_c"] > 1.0  # two steps of training are far from the data
@@ -56,6 +58,8 @@ def test_other_mistakes(tmp_path, run_dir, npz):  # noqa: F811
     assert_one_line_error(jaxgan("eval", "--images", npz / "labelled.npz", "--evaluator", tmp_path / "x.msgpack"),
                           "evaluator weights not found")
     assert_one_line_error(jaxgan("eval", "--images", npz / "labelled.npz", "--truncation", 1), "--truncation")
+    assert_one_line_error(jaxgan("eval", "--images", npz / "labelled.npz", "--reference", "valid"),
+                          "unknown reference 'valid'", "train[:N]")
 
 
 def test_inception_without_the_extra_says_how_to_get_it(npz):

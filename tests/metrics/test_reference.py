@@ -75,3 +75,32 @@ def test_damaged_cache_is_recomputed(tmp_path, monkeypatch, small_split, evaluat
     again = reference.load(evaluator, "train")
     np.testing.assert_allclose(again.mu, good.mu)
     assert np.load(path)["features"].shape == good.features.shape  # rewritten whole
+
+
+def test_the_first_n_images_of_a_split_are_a_reference_of_their_own(tmp_path, monkeypatch, small_split, evaluator):
+    """"train[:N]" (tfds' slicing): the statistics of the split's first N images, cached apart from the whole."""
+    monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path))
+    part = reference.load(evaluator, "train[:200]")
+    assert part.split == "train[:200]" and len(part.features) == 200
+    np.testing.assert_array_equal(part.images, small_split[0][:200])
+    np.testing.assert_array_equal(part.labels, small_split[1][:200])
+    whole = reference.load(evaluator, "train")
+    np.testing.assert_allclose(part.features, whole.features[:200], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(part.mu, fid.statistics(whole.features[:200])[0], rtol=1e-5, atol=1e-5)
+    assert sorted(f.name for f in tmp_path.glob("reference-*.npz")) == [
+        f"reference-{evaluator.weights_id}-avgpool-cifar10-3.0.2-train-first200.npz",
+        f"reference-{evaluator.weights_id}-avgpool-cifar10-3.0.2-train.npz"]
+
+
+@pytest.mark.parametrize("split, words", [
+    ("valid", "unknown reference 'valid'"), ("train[:0]", "unknown reference"), ("train[100:]", "train[:N]"),
+    ("train[:513]", "has 512 images"),
+])
+def test_a_wrong_reference_name_is_one_user_error(tmp_path, monkeypatch, small_split, evaluator, split, words):
+    from jaxgan.errors import UserError
+
+    monkeypatch.setenv("JAXGAN_CACHE", str(tmp_path))
+    with pytest.raises(UserError) as e:
+        reference.load(evaluator, split)
+    assert words in str(e.value) and "\n" not in str(e.value)
+    assert not list(tmp_path.glob("reference-*.npz"))
