@@ -2,7 +2,8 @@
 #   make demo   300 steps of the dcgan experiment on CIFAR-10 (about a minute of training on 2 CPU cores), then
 #               a 64-sample grid and the run's HTML report (runs/demo/report.html)
 #   make test   the test suite, in two pytest-xdist workers (compiling and starting processes use one core
-#               each), one test file per worker; tests marked real_data need ../shared/tensorflow_datasets
+#               each), one test file per worker, the slowest files first (tests/conftest.py); tests marked
+#               real_data need ../shared/tensorflow_datasets
 #               (they are skipped, and named, without it); the 15 slowest tests are listed at the end, so a
 #               suite growing towards its 15-minute budget says where the time went
 # Others:
@@ -63,7 +64,7 @@ pegasus-train: setup
 	$(VENV)/bin/jaxgan report --workdir $(PEGASUS_DIR) --baseline runs/autoencoder
 
 test: setup
-	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile --durations=15
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 bench: setup
 	$(VENV)/bin/python benchmarks/train_step.py dcgan dcgan_tutorial --batch 64

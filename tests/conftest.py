@@ -85,10 +85,19 @@ def pytest_unconfigure(config):
         shutil.rmtree(SESSION_DIR, ignore_errors=True)  # a few hundred MB of compiled steps
 
 
+# Files that keep a worker busy for a minute or more (`make test`'s --durations), slowest first. The two xdist
+# workers take whole files in collection order (`--dist loadfile --no-loadscope-reorder`); xdist's own order, files
+# with the most tests first, started these last, and the last of them ran on one core while the other sat idle.
+SLOW_FILES = ("test_notebooks.py", "test_distributed.py", "test_parallel.py", "test_evaluation.py", "test_chaos.py",
+              "test_pegasus.py", "test_cli.py", "test_autoencoder.py")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "data_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.real_data)
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the other files keep their order
 
 
 def pytest_report_header(config):
