@@ -7,8 +7,8 @@
     ref.pixel_nn_threshold       # 1st percentile of train-to-train nearest-neighbour distances (pixels in [0, 1])
 
 The cache is `$JAXGAN_CACHE` (default `~/.cache/jaxgan`), one file per (evaluator weights, dataset version, split
-or slice): statistics made with other weights are never mixed up. The images themselves are not cached (they are read from
-tfds each time); a damaged cache file is recomputed.
+or slice): statistics made with other weights are never mixed up. The images themselves are not cached (they are
+read from tfds each time); a damaged cache file is recomputed.
 """
 from __future__ import annotations
 
