@@ -316,6 +316,27 @@ def pasted_weights(maps: jax.Array, labels: jax.Array) -> jax.Array:
     return 1.0 - own
 
 
+def image_labels(labels: jax.Array) -> jax.Array:
+    """Labels for a classifier of whole images: int labels as they are, a class map's weights averaged over its
+    cells (each class's share of the image: CutMix's area rule, per cell for the soft pastes).
+
+    Args:
+      labels: int (..., N), or class maps float (..., N, GRID, GRID, C).
+
+    Returns:
+      `labels` unchanged, or float32 (..., N, C) summing to one.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> horse_with_bird_on_top = one_hot_maps(jnp.array([1]), 2).at[0, 0].set(jnp.array([1.0, 0.0]))
+      >>> image_labels(horse_with_bird_on_top).tolist()  # 4 of 16 cells class 0
+      [[0.25, 0.75]]
+    """
+    if jnp.issubdtype(labels.dtype, jnp.integer):
+        return labels
+    return jnp.mean(labels.astype(jnp.float32), axis=(-3, -2))
+
+
 def random_maps(key: jax.Array, labels: jax.Array, num_classes: int, prob: float,
                 weights: jax.Array | None = None) -> jax.Array:
     """Class maps for generated images, by `cutmix`'s law: with probability `prob` a box of another random class.

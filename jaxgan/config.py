@@ -55,6 +55,7 @@ class Config:
     pre_tanh_weight: float = 0.0
     # Weight of the class loss (losses.class_loss: the classifier a projection D implies, trained on real images by
     # D and followed by G on its own; 0: off). Needs a conditional model whose D sows its class scores (models.spec).
+    # With spatial_mix, a mixed image's label is its map's class shares (classmap.image_labels).
     class_weight: float = 0.0
     # Optimisation.
     batch_size: int = 64  # global batch, split over all devices
@@ -239,8 +240,6 @@ def _validate(c: Config):
         _check(getattr(c, key) >= 0, key, "must not be negative", getattr(c, key))
     _check(c.class_weight == 0 or c.num_classes > 0, "class_weight", "needs a conditional model (num_classes > 0)",
            c.class_weight)
-    _check(c.class_weight == 0 or c.spatial_mix == 0, "class_weight",
-           "needs one label per image: it cannot be combined with spatial_mix > 0", c.class_weight)
     _check(0 <= c.balance_low < c.balance_high <= 1, "balance_low",
            f"must satisfy 0 <= balance_low < balance_high ({c.balance_high}) <= 1", c.balance_low)
     for name in c.classes:

@@ -211,21 +211,33 @@ def class_loss(class_scores: jax.Array, labels: jax.Array) -> jax.Array:
 
     A projection D scores x under label y as lin(h) + <embed(y), h>, so softmax over c of <embed(c), h> is the
     class posterior its logits imply; the adversarial loss alone only ever reads the term of the one label given.
+    A spatially mixed image (`jaxgan.classmap`) has soft labels instead: its map's class weights averaged over the
+    cells, each class's share of the image (CutMix's area rule), so a horse with a bird pasted on its back is to be
+    read as mostly horse and partly bird, not as either alone.
 
     Args:
       class_scores: float (N, C), every class's projection term <embed(c), h> (`models.CLASS_SCORES`).
-      labels: int (N,), the classes the images are meant to show.
+      labels: int (N,), the classes the images are meant to show, or float (N, C) class weights summing to one
+        (`classmap.image_labels`).
 
     Returns:
-      mean over images of -log softmax(class_scores)[label], a scalar; weight it by `class_weight`.
+      mean over images of the cross-entropy between the labels and softmax(class_scores) (-log softmax(...)[label]
+      for int labels), a scalar; weight it by `class_weight`.
 
     Example:
       >>> import jax.numpy as jnp
       >>> scores = jnp.array([[0.0, 0.0], [2.0, 0.0]])  # (log 2 + log(1 + e^2)) / 2
       >>> round(float(class_loss(scores, jnp.array([0, 1]))), 4)
       1.41
+      >>> round(float(class_loss(scores, jnp.array([[1.0, 0.0], [0.0, 1.0]]))), 4)  # one-hot weights: the same
+      1.41
+      >>> round(float(class_loss(scores[:1], jnp.array([[0.5, 0.5]]))), 4)  # log 2: half of each, read as such
+      0.6931
     """
-    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_scores.astype(jnp.float32), labels))
+    scores = class_scores.astype(jnp.float32)
+    if jnp.issubdtype(labels.dtype, jnp.integer):
+        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(scores, labels))
+    return jnp.mean(optax.softmax_cross_entropy(scores, labels.astype(jnp.float32)))
 
 
 # tanh(2.0) = 0.964: the pre-activation past which a pixel lands above 250 of 255 or below 5 (where

@@ -189,9 +189,9 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
       nets: the networks.
       d: D's state.
       real: real images (N, 32, 32, 3) in [-1, 1].
-      y_real: their labels (N,).
+      y_real: their labels (N,), or class maps (N, GRID, GRID, C) with `spatial_mix`.
       fake: generated images, already wrapped in `stop_gradient`.
-      y_fake: their labels (N,).
+      y_fake: their labels (N,), or class maps.
       key: this update's key; fold_in(key, 0..4) serve its evaluations of D and the penalties, once each.
       anchors: the LeCam anchors (`GANState.lecam`) when `lecam_weight` > 0, else None.
       lr_scale: the learning-rate factor of this step (`state.learning_rate_scale`); None: 1.
@@ -210,7 +210,7 @@ def d_update(nets: Networks, d: NetState, real: jax.Array, y_real: jax.Array, fa
                                           class_scores=bool(cfg.class_weight))
         if cfg.class_weight:  # D learns to classify real images only: fakes' labels are what G aims at
             real_logits, scores = real_logits
-            extra["d_class"] = losses.class_loss(scores, y_real)
+            extra["d_class"] = losses.class_loss(scores, classmap.image_labels(y_real))
         fake_logits, stats = discriminate(nets, params, stats, fake, y_fake, jax.random.fold_in(key, 1))
         loss = losses.discriminator_loss(cfg.loss, real_logits, fake_logits)
         if cfg.class_weight:
@@ -252,7 +252,7 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
       g: G's state (its `stats` already those of the forward pass that made `fake`).
       g_vjp: the VJP of that forward pass with respect to G's parameters (of (images, penalty) with `saturation`).
       fake: the images it made (N, 32, 32, 3).
-      y_fake: their labels (N,).
+      y_fake: their labels (N,), or class maps.
       d: D's state after this step's D updates.
       key: the dropout key of this evaluation of D.
       transform: a differentiable map applied to the images before D sees them (augmentation); None: none.
@@ -272,7 +272,7 @@ def g_update(nets: Networks, g: NetState, g_vjp: Callable, fake: jax.Array, y_fa
         logits, _ = discriminate(nets, fixed_params, fixed_stats, seen, y_fake, key, class_scores=bool(weight))
         if weight:  # G aims its images at the classes asked for, as D learned them from real images
             logits, scores = logits
-            extra["g_class"] = losses.class_loss(scores, y_fake)
+            extra["g_class"] = losses.class_loss(scores, classmap.image_labels(y_fake))
         loss = losses.generator_loss(nets.cfg.loss, logits)
         if weight:
             loss += weight * extra["g_class"]

@@ -234,3 +234,20 @@ def test_the_step_trains_on_spatially_mixed_labels_without_retracing(small_image
                       loss="hinge")
     _, metrics = run(cfg, *small_images, 3, max_traces=1)
     assert all(np.isfinite(float(m["d_loss"])) and np.isfinite(float(m["g_loss"])) for m in metrics)
+
+
+def test_the_class_loss_reads_a_mixed_image_as_its_class_shares(small_images):
+    """`class_weight` with `spatial_mix`: the labels of the class loss are the maps' shares (`image_labels`)."""
+    from tests.test_step import run
+
+    cfg = tiny_config(model="cdcgan", num_classes=10, spatial_mix=0.5, spatial_mix_paste="placed", loss="hinge",
+                      class_weight=1.0)
+    _, metrics = run(cfg, *small_images, 2)
+    for m in metrics:  # near chance at the start, and mixed labels cost at least as much: about log 10
+        assert 1.0 < float(m["d_class"]) < 5.0 and 1.0 < float(m["g_class"]) < 5.0
+    maps = classmap.random_maps(jax.random.key(0), jnp.arange(8) % 10, 10, 1.0)
+    shares = classmap.image_labels(maps)
+    np.testing.assert_allclose(shares.sum(-1), 1.0, rtol=1e-6)
+    mixed = (shares.max(-1) < 1.0) & (shares.max(-1) > 0.0)
+    assert mixed.any()  # a box of another class: the image is part one class, part the other
+    np.testing.assert_array_equal(classmap.image_labels(jnp.arange(3)), jnp.arange(3))
