@@ -49,8 +49,9 @@ down before any ranking under it was computed (not taken: see RESULTS, fifteenth
 
 A fifth (2026-12-07, thirty-sixth slice; the ship check of the ten-class `hold_cls01` at 111173 picked a clear
 horse whose whole image read only 0.11 bird + airplane to the evaluator, its upper band 0.49: the search accepts
-p_wings >= 0.1 while the issue asks the Pegasus for 0.2; `--rules steady,whole_wings`), written down before any
-ranking under it was computed:
+p_wings >= 0.1 while the issue asks the Pegasus for 0.2; `--rules steady,whole_wings --out
+benchmarks/pick_readability_whole_wings`), written down before any ranking under it was computed (not taken: see
+RESULTS, thirty-sixth slice):
 
 - `whole_wings`: today's `steady` score, among the eligible candidates whose whole image reads p(bird) +
   p(airplane) >= `WHOLE_WINGS` (0.2, the issue's bar) averaged over the 18 views (`p_wings_steady`): wing evidence
