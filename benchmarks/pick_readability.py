@@ -188,8 +188,9 @@ def study(name: str, source: str, search_dir: pathlib.Path, evaluator, rules=RUL
     out, rows = {"step": found["step"], "eligible": int(eligible.sum()), "budget": n,
                  "p_horse_max_drift": drift}, []
     for rule in rules:
-        order = rank(cands, eligible_under.get(rule, eligible), values[rule])[:SHOWN]
-        out[f"{rule}_eligible"] = int(eligible_under.get(rule, eligible).sum())
+        chosen = eligible_under.get(rule, eligible)
+        order = rank(cands, chosen, values[rule])[:SHOWN]
+        out[f"{rule}_eligible"] = int(chosen.sum())
         out[rule] = [{"candidate": int(i), **{k: cands[i][k] for k in ("mix", "truncation", "index")},
                       "p_horse": round(float(full["p_horse"][i]), 4),
                       "p_horse_lower": round(float(full["p_horse_lower"][i]), 4),
