@@ -9,8 +9,9 @@ A bundle is a folder NAME/ holding:
     weights.msgpack   the EMA generator and the discriminator (params and statistics) as flax msgpack: plain
                       arrays, float16 when that keeps samples within one level of float32, else float32
     card.json         the model card: experiment, config, steps, hardware, training time (the steps' own time, and
-                      wall-clock time summed over the run's slices), versions, commit, metrics, storage dtype, and
-                      the sha256 of weights.msgpack, checked on every load
+                      wall-clock time summed over the run's slices), the lineage of a run started from another
+                      run's state (each stage's folder, steps, commands and time, and their total), versions,
+                      commit, metrics, storage dtype, and the sha256 of weights.msgpack, checked on every load
     eval.json         the metrics (`jaxgan eval` of the run), when the run had them
 Bundles are looked up in the package's `pretrained_models/` folder and in the folders of $JAXGAN_PRETRAINED_PATH
 (separated by ':'), in that order. Loading one gives the (config, state) a run folder gives, so every command that
@@ -226,6 +227,7 @@ def export(workdir, out, name: str | None = None, dtype: str = "auto", log=print
         "training_slices": len(sessions),
         "training_sessions": sessions,
         "started_from": sessions[0].get("started_from") if sessions else None,
+        **_lineage(workdir, int(state.step)),
         "jax": jax.__version__, "flax": _version("flax"), "jaxgan_commit": _commit(),
         "metrics": {k: metrics[k] for k in keys if k in metrics},
         "weights_sha256": _sha256(out / WEIGHTS),
@@ -237,16 +239,59 @@ def export(workdir, out, name: str | None = None, dtype: str = "auto", log=print
     return out
 
 
-def _training_seconds(workdir: pathlib.Path, cfg: Config) -> float | None:
-    """Training time from metrics.jsonl: each logged interval's images over its measured images/s."""
+def _training_seconds(workdir: pathlib.Path, cfg: Config, until: int | None = None) -> float | None:
+    """Training time from metrics.jsonl: each logged interval's images over its measured images/s (to step `until`
+    when given: a source run may have trained on past the step another run started from)."""
     from jaxgan import report
 
-    rows = [r for r in report.read_metrics(workdir / run.METRICS) if r.get("images_per_s")]
+    rows = [r for r in report.read_metrics(workdir / run.METRICS)
+            if r.get("images_per_s") and (until is None or r["step"] <= until)]
     total, last = 0.0, summaries.first_step(workdir)  # a run started from another's state begins at its step
     for r in rows:
         total += (r["step"] - last) * cfg.batch_size / r["images_per_s"]
         last = r["step"]
     return round(total, 1) if rows else None
+
+
+def _lineage(workdir: pathlib.Path, step: int) -> dict:
+    """The chain of runs a state was trained through, oldest first, for the card.
+
+    A run started from another run's state (`train --init-from`) records only its own training; its card would say
+    a fraction of what the weights cost. This follows each run's recorded start back through the source folders
+    that still exist here, each stage to the step the next one started from.
+
+    Args:
+      workdir: the exported run folder.
+      step: the exported step.
+
+    Returns:
+      {"lineage": [{"run", "from_step", "to_step", "training_seconds", "slices", "commands"}, ...], and
+      "lineage_training_seconds": their sum (None when a stage's time is unknown or a source folder is missing,
+      whose stage is then {"run", "to_step", "missing": True})}.
+    """
+    stages, seen, folder, until = [], set(), workdir.resolve(), step
+    while True:
+        seen.add(folder)
+        records = [r for r in summaries.sessions(folder) if int(r.get("start_step", 0)) < until] or \
+            summaries.sessions(folder)[:1]
+        try:
+            seconds = _training_seconds(folder, run.load_config(folder), until)
+        except UserError:
+            seconds = None
+        stages.append({"run": str(folder), "from_step": summaries.first_step(folder), "to_step": until,
+                       "training_seconds": seconds, "slices": len(records),
+                       "commands": [r.get("command") for r in records]})
+        source = (records[0].get("started_from") if records else None) or {}
+        if not source:
+            break
+        folder, until = pathlib.Path(source["run"]).resolve(), int(source["step"])
+        if folder in seen or not (folder / run.CONFIG).is_file():
+            stages.append({"run": source["run"], "to_step": until, "missing": True})
+            break
+    stages.reverse()
+    times = [s.get("training_seconds") for s in stages]
+    total = round(sum(times), 1) if all(t is not None for t in times) else None
+    return {"lineage": stages, "lineage_training_seconds": total}
 
 
 def _version(package: str) -> str:
@@ -271,6 +316,9 @@ def describe(name: str) -> str:
     m = c.get("metrics", {})
     figures = ", ".join(f"{k} {m[k]:.4g}" for k in ("fid_c", "class_accuracy", "intra_fid_c_mean", "precision",
                                                    "recall") if isinstance(m.get(k), (int, float)))
+    stages, total = c.get("lineage") or [], c.get("lineage_training_seconds")
+    trained = f", {total / 3600:.1f} h of training over {len(stages)} runs" if len(stages) > 1 and total else ""
     return (f"{name}: {c.get('model')} ({c.get('config', {}).get('classes') or 'all classes'}), {c.get('steps')} "
-            f"steps, {c.get('storage_dtype')} weights, jax {c.get('jax')}, commit {str(c.get('jaxgan_commit'))[:10]}\n"
+            f"steps{trained}, {c.get('storage_dtype')} weights, jax {c.get('jax')}, commit "
+            f"{str(c.get('jaxgan_commit'))[:10]}\n"
             f"  {figures or 'no metrics recorded'}\n  {locate(name)}")

@@ -1,6 +1,7 @@
 """The training loop and run folder: resume is exact, checkpoints are kept, a damaged one is reported."""
 import json
 import os
+import shutil
 
 import chex
 import jax
@@ -303,8 +304,6 @@ def test_absurd_learning_rates_exit_3_after_the_rollbacks(tmp_path, capsys):
 
 
 def test_a_checkpoint_of_another_config_is_refused_naming_the_difference(tmp_path, fake_load):
-    import shutil
-
     train.train(tiny_config(steps=2, checkpoint_every=2), tmp_path / "a", progress=False)
     other = tiny_config(steps=2, checkpoint_every=2, lr_g=1e-4)  # same shapes: only the stamp tells them apart
     train.train(other.replace(steps=1), tmp_path / "b", progress=False)
@@ -367,14 +366,33 @@ def test_a_new_run_starts_from_another_runs_state_under_a_changed_recipe(tmp_pat
     card = json.loads(pretrained.export(tmp_path / "b", tmp_path / "bundle", log=lambda line: None)
                       .joinpath(pretrained.CARD).read_text())
     rows = [json.loads(l) for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
-    own = sum(changed.batch_size / r["images_per_s"] for r in rows if r.get("images_per_s"))  # one step per line
+    # Each logged interval's images over its speed; the first line after a start has no speed (compilation is left
+    # out), so its step counts at the next line's.
+    own, last = 0.0, 3
+    for r in filter(lambda r: r.get("images_per_s"), rows):
+        own, last = own + (r["step"] - last) * changed.batch_size / r["images_per_s"], r["step"]
+    assert rows[0]["images_per_s"] is None and own > 0
     assert card["started_from"]["step"] == 3 and card["training_seconds"] == pytest.approx(own, abs=0.1)
+    stages = card["lineage"]  # the card counts what the weights cost, the source run's training included
+    assert [(s["run"], s["from_step"], s["to_step"], s["slices"]) for s in stages] == [
+        (str((tmp_path / "a").resolve()), 0, 3, 1), (str((tmp_path / "b").resolve()), 3, 5, 1)]
+    assert stages[1]["training_seconds"] == card["training_seconds"] and stages[0]["training_seconds"] > 0
+    assert card["lineage_training_seconds"] == pytest.approx(sum(s["training_seconds"] for s in stages), abs=0.1)
     # Once the new run has checkpoints of its own it resumes from them, whatever the source does meanwhile.
     train.train(tiny_config(steps=6, checkpoint_every=3), tmp_path / "a", progress=False)
     resumed = train.train(changed.replace(steps=6), tmp_path / "b", progress=False, init_from=tmp_path / "a")
     steps = [json.loads(l)["step"] for l in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
     assert int(resumed.step) == 6 and steps == [4, 5, 6]
     assert [s.get("started_from", {}).get("step") for s in summaries.sessions(tmp_path / "b")] == [3, None]
+    later = json.loads(pretrained.export(tmp_path / "b", tmp_path / "bundle6", log=lambda line: None)
+                       .joinpath(pretrained.CARD).read_text())["lineage"]
+    assert later[0] == stages[0]  # the source's steps past 3 (and its second session) are not this model's
+    assert (later[1]["to_step"], later[1]["slices"]) == (6, 2)
+    shutil.rmtree(tmp_path / "a")
+    gone = json.loads(pretrained.export(tmp_path / "b", tmp_path / "bundle_gone", log=lambda line: None)
+                      .joinpath(pretrained.CARD).read_text())
+    assert gone["lineage"][0] == {"run": str((tmp_path / "a").resolve()), "to_step": 3, "missing": True}
+    assert gone["lineage_training_seconds"] is None
 
 
 @pytest.mark.parametrize("change, says", [
