@@ -12,8 +12,9 @@
 #                       runs/pegasus_pretrained/ (report.html last)
 #   make pegasus-train  the same from scratch: train PEGASUS_EXPERIMENT (pegasus by default, the first shipped
 #                       recipe) for PEGASUS_STEPS (30000 by default: ~2.2 h on 2 CPU cores), then search, diagram,
-#                       eval.json and runs/pegasus/report.html; the shipped model's recipe is
-#                       PEGASUS_EXPERIMENT=pegasus_lecam PEGASUS_STEPS=66075 (~10 h on one core)
+#                       eval.json and runs/pegasus/report.html; the shipped model's first stage is
+#                       PEGASUS_EXPERIMENT=pegasus_lecam PEGASUS_STEPS=66075 (~10 h on one core; its later stages:
+#                       README, Pretrained models)
 #   make bench          train-step and sampling throughput, start-up time (prints figures)
 #   make bench-quality  FID-C against training minutes, cpu_fast vs dcgan_tutorial (about 65 minutes)
 #   make api-docs       regenerate docs/API.md from the docstrings (a test fails when it is out of date)
