@@ -14,6 +14,9 @@ are gone (a replaced machine) are kept from an earlier OUT.json with `--keep` (a
 is read from its folder instead). Writes OUT.png (the three panels) and OUT.json (every point).
 
     python benchmarks/flagship_curves.py --keep benchmarks/flagship_curves.json NEW=RUN_FOLDER ...
+
+A new arm started from a folder whose own sources are gone (a state restored from an archive on a new machine)
+takes that folder's CPU-hours from the kept arm it was part of: `--hours-from SOURCE_FOLDER="KEPT ARM"`.
 """
 from __future__ import annotations
 
@@ -25,18 +28,38 @@ import sys
 
 from jaxgan import report, run, summaries
 from jaxgan.config import CIFAR10_CLASSES
+from jaxgan.errors import UserError
 
 from user_errors import run_main  # benchmarks/ is on the path when a script in it runs
 
 
-def _seconds_at_steps(workdir: pathlib.Path) -> dict[int, float]:
+def _interpolated_hours(points: list[dict], step: int) -> float:
+    """CPU-hours of a kept arm's curve at `step`, linear between its evaluations (the pace is even between them)."""
+    below = max((q for q in points if q["steps"] <= step), key=lambda q: q["steps"], default=None)
+    above = min((q for q in points if q["steps"] >= step), key=lambda q: q["steps"], default=None)
+    if below is None or above is None:
+        raise UserError(f"the kept curve does not reach step {step} (it spans "
+                         f"{points[0]['steps'] if points else '-'}-{points[-1]['steps'] if points else '-'})")
+    if above["steps"] == below["steps"]:
+        return below["cpu_hours"]
+    share = (step - below["steps"]) / (above["steps"] - below["steps"])
+    return below["cpu_hours"] + share * (above["cpu_hours"] - below["cpu_hours"])
+
+
+def _seconds_at_steps(workdir: pathlib.Path, hours_from: dict[str, list[dict]] | None = None) -> dict[int, float]:
     """{logged step: CPU-seconds of training up to it}; a run started from another run's state (`train
-    --init-from`) goes on from the source's CPU-seconds at the step it started from."""
+    --init-from`) goes on from the source's CPU-seconds at the step it started from. `hours_from` maps a source
+    folder (as its environment.json names it) to a kept arm's points: that source's CPU-hours are read there, for a
+    source whose own chain of folders is gone (a replaced machine)."""
+    hours_from = hours_from or {}
     cfg = run.load_config(workdir)
     seconds, last, at_step = 0.0, summaries.first_step(workdir), {}
     source = (summaries.sessions(workdir) or [{}])[0].get("started_from")
-    if source:
-        before = {k: v for k, v in _seconds_at_steps(pathlib.Path(source["run"])).items() if k <= source["step"]}
+    if source and source["run"] in hours_from:
+        seconds = _interpolated_hours(hours_from[source["run"]], source["step"]) * 3600
+    elif source:
+        before = {k: v for k, v in _seconds_at_steps(pathlib.Path(source["run"]), hours_from).items()
+                  if k <= source["step"]}
         seconds = before[max(before)] if before else 0.0
     for r in report.read_metrics(workdir / run.METRICS):
         if r.get("images_per_s"):
@@ -46,10 +69,10 @@ def _seconds_at_steps(workdir: pathlib.Path) -> dict[int, float]:
     return at_step
 
 
-def curve(workdir: pathlib.Path) -> list[dict]:
+def curve(workdir: pathlib.Path, hours_from: dict[str, list[dict]] | None = None) -> list[dict]:
     """(steps, cpu_hours, fid_c, fid_c_all, class_accuracy) at every evaluation of a run folder (CPU-hours as
-    `_seconds_at_steps` counts them)."""
-    at_step = _seconds_at_steps(workdir)
+    `_seconds_at_steps` counts them, `hours_from` as there)."""
+    at_step = _seconds_at_steps(workdir, hours_from)
     # A run of all ten classes logs one FID-C: its own classes are all ten.
     every_class = len(run.load_config(workdir).class_ids) == len(CIFAR10_CLASSES)
     points = []
@@ -72,6 +95,9 @@ def main():
     p.add_argument("--out", default="benchmarks/flagship_curves")
     p.add_argument("--real-all", type=float, default=None,
                    help="FID-C of real images of the runs' classes against all ten (a line on that panel)")
+    p.add_argument("--hours-from", action="append", default=[], metavar="SOURCE_FOLDER=KEPT_ARM",
+                   help="a source run folder whose own chain is gone: its CPU-hours are the kept arm's (from --keep), "
+                        "interpolated at the step a run started from it")
     args = p.parse_args()
     import matplotlib
 
@@ -79,9 +105,15 @@ def main():
     import matplotlib.pyplot as plt
 
     arms = json.loads(args.keep.read_text())["arms"] if args.keep else {}
+    hours_from = {}
+    for item in args.hours_from:
+        folder, _, label = item.partition("=")
+        if label not in arms:
+            p.error(f"--hours-from {item}: no kept arm named {label!r} (--keep gives the kept arms)")
+        hours_from[folder] = arms[label]
     for item in args.runs:
         name, _, folder = item.partition("=")
-        arms[name] = curve(pathlib.Path(folder))
+        arms[name] = curve(pathlib.Path(folder), hours_from)
     extra = json.loads(args.points.read_text()) if args.points else []
     fig, (ax_c, ax_f, ax_a) = plt.subplots(1, 3, figsize=(15, 8), dpi=90)
     for i, (name, points) in enumerate(arms.items()):
@@ -122,7 +154,7 @@ def main():
     rows = math.ceil(len(labels) / 3)
     fig.tight_layout(rect=(0, 0.02 + 0.028 * rows, 1, 1))  # a 7-point legend row takes about 0.028 of 8 inches
     out = pathlib.Path(args.out)
-    fig.savefig(out.with_suffix(".png"))
+    fig.savefig(out.with_suffix(".png"), bbox_inches="tight")  # the legend's longest labels reach past the panels
     out.with_suffix(".json").write_text(json.dumps({"arms": arms, "points": extra}, indent=1) + "\n")
     for name, points in arms.items():
         last = points[-1] if points else {}
