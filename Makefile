@@ -51,7 +51,7 @@ demo: setup
 pegasus: setup
 	mkdir -p runs
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
-	$(VENV)/bin/jaxgan pegasus --pretrained pegasus --out $(PRETRAINED_DIR) --baseline runs/autoencoder --budget 16384 --refine 100 $(DATA_FLAG)
+	$(VENV)/bin/jaxgan pegasus --pretrained pegasus --out $(PRETRAINED_DIR) --baseline runs/autoencoder --budget 16384 --refine 100 --sketch 200 $(DATA_FLAG)
 	$(VENV)/bin/jaxgan diagram --pretrained pegasus --out $(PRETRAINED_DIR)/architecture.svg
 	$(VENV)/bin/jaxgan report --pretrained pegasus --pegasus $(PRETRAINED_DIR) --baseline runs/autoencoder --out $(PRETRAINED_DIR)/report.html
 
@@ -59,7 +59,7 @@ pegasus-train: setup
 	mkdir -p runs
 	$(VENV)/bin/jaxgan train $(PEGASUS_EXPERIMENT) --workdir $(PEGASUS_DIR) --steps $(PEGASUS_STEPS) $(DATA_FLAG)
 	$(VENV)/bin/python -m jaxgan.experiments.autoencoder_baseline --workdir runs/autoencoder $(DATA_FLAG)
-	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder --budget 16384 --refine 100 $(DATA_FLAG)
+	$(VENV)/bin/jaxgan pegasus --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus --baseline runs/autoencoder --budget 16384 --refine 100 --sketch 200 $(DATA_FLAG)
 	$(VENV)/bin/jaxgan diagram --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/pegasus/architecture.svg
 	$(VENV)/bin/jaxgan eval --workdir $(PEGASUS_DIR) --out $(PEGASUS_DIR)/eval.json $(DATA_FLAG)
 	$(VENV)/bin/jaxgan report --workdir $(PEGASUS_DIR) --baseline runs/autoencoder

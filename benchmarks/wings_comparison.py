@@ -1,9 +1,9 @@
 """Ways to put wings on the horse, compared on one model: contact sheets of the top 16 at 8x and the judge's readings.
 
     python benchmarks/wings_comparison.py [--pretrained pegasus | --workdir DIR] [--budget 16384] [--refine-steps 100]
-        [--data-dir DIR] [--out benchmarks/wings_comparison]
+        [--sketch-steps 200] [--data-dir DIR] [--out benchmarks/wings_comparison]
 
-Four arms over the same candidates (`jaxgan.pegasus.search`: mixtures x truncations x latents of one seed):
+Six arms over the same candidates (`jaxgan.pegasus.search`: mixtures x truncations x latents of one seed):
 - whole: the search's ranking (`pegasus.ranking`, `--score whole`): whole-image recognisability x realism;
 - part: the part-aware score (`--score part`, `jaxgan.wings.part_scores`): the horse from the whole image, the
   wings from the band above the back, a gentle preference for a band wider than the body; x the same realism;
@@ -12,10 +12,14 @@ Four arms over the same candidates (`jaxgan.pegasus.search`: mixtures x truncati
   part arm's checks pass and that lift is >= 0.1. Sky above a horse reads as bird or airplane with or without a
   wing; the plain twin has the same sky, so only what the wing classes changed should count;
 - refined: the part arm's top 16, each refined (`pegasus.refine_top`, `--refine STEPS`: gradient steps on its
-  latent and per-level mixture towards part recognisability, D's realism and a typical |z|), then scored again.
-The evaluator selects (and steers the refinement); the judge only reports. Writes OUT.json (every reading),
-OUT.md (the table), OUT_{whole,part,contrast,refined}.png (the top 16 at 8x, each captioned with the evaluator's
-and the judge's readings) and OUT_refined/ (refined.png: before | after; refined.npz).
+  latent and per-level mixture towards part recognisability, D's realism and a typical |z|), then scored again;
+- white: the part score's ranking with the white preference (`--prefer white`: score x whiteness), as searched;
+- sketched: the white arm's top 16, each refined towards a white wing sketched above its back on blue sky
+  (`pegasus.refine_top(..., sketch=True)`, `--sketch STEPS`: `jaxgan.wings.wing_sketch`), then scored again.
+The evaluator selects (and steers the refinements); the judge only reports. Writes OUT.json (every reading),
+OUT.md (the table), OUT_{whole,part,contrast,refined,white,sketched}.png (the top 16 at 8x, each captioned with the
+evaluator's and the judge's readings), OUT_refined/ (refined.png: before | after; refined.npz) and OUT_sketched/
+(sketched.png: before | the sketch | after; sketched.npz; pegasus_sketched.png, the sketched arm's pick).
 """
 from __future__ import annotations
 
@@ -94,6 +98,7 @@ def main():
     p.add_argument("--budget", type=int, default=16384)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--refine-steps", type=int, default=100)
+    p.add_argument("--sketch-steps", type=int, default=200)
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default="benchmarks/wings_comparison")
     args = p.parse_args()
@@ -112,38 +117,55 @@ def main():
     lift = wing_lift(cfg, state, records, scores, evaluator, args.budget)
     search_s = time.perf_counter() - t0
     arms, orders = {}, {}
-    for name in ("whole", "part", "contrast"):
-        orders[name] = (pegasus.ranking(records, contrast_scores(scores, lift), score="part") if name == "contrast"
-                        else pegasus.ranking(records, scores, score=name))
+    for name in ("whole", "part", "contrast", "white"):
+        if name == "contrast":
+            orders[name] = pegasus.ranking(records, contrast_scores(scores, lift), score="part")
+        elif name == "white":
+            orders[name] = pegasus.ranking(records, scores, "white", "part")
+        else:
+            orders[name] = pegasus.ranking(records, scores, score=name)
         top = orders[name][:pegasus.TOP]
         rows = readings(images[top], {k: v[top] for k, v in scores.items()}, judge)
         for row, i in zip(rows, top):
             row["wing_lift"] = round(float(lift[i]), 4)
         arms[name] = (images[top], rows)
-    t1 = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    folder = out.parent / f"{out.name}_refined"
-    folder.mkdir(exist_ok=True)
-    refined = pegasus.refine_top(folder, cfg, state, records, orders["part"], evaluator, ref, judge,
-                                 args.refine_steps)
-    with np.load(folder / "refined.npz") as f:
-        r_images = f["images"]
-    r_scores = pegasus.score_images(cfg, state, r_images, evaluator, ref)
-    refine_s = time.perf_counter() - t1
-    arms["refined"] = (r_images, readings(r_images, r_scores, judge))
+    done = {}
+    for name, order, steps in (("refined", orders["part"], args.refine_steps),
+                               ("sketched", orders["white"], args.sketch_steps)):
+        start = time.perf_counter()
+        folder = out.parent / f"{out.name}_{name}"
+        folder.mkdir(exist_ok=True)
+        done[name] = pegasus.refine_top(folder, cfg, state, records, order, evaluator, ref, judge, steps,
+                                        sketch=name == "sketched")
+        with np.load(folder / f"{name}.npz") as f:
+            r_images = f["images"]
+        r_scores = pegasus.score_images(cfg, state, r_images, evaluator, ref)
+        done[name]["total_seconds"] = time.perf_counter() - start
+        arms[name] = (r_images, readings(r_images, r_scores, judge))
+    refine_s = done["refined"]["total_seconds"]
+    sketch_s = done["sketched"]["total_seconds"]
+    order_of_arms = ("whole", "part", "contrast", "refined", "white", "sketched")
+    arms = {name: arms[name] for name in order_of_arms}
 
     result = {"model": source, "step": int(state.step), "budget": len(records), "seed": args.seed,
               "refine_steps": args.refine_steps, "refine_weights": wings.REFINE_WEIGHTS,
-              "objective_first_last": refined["objective_first_last"],
-              "seconds": {"search_and_scores": round(search_s, 1), "refine_and_rescore": round(refine_s, 1)},
+              "objective_first_last": done["refined"]["objective_first_last"],
+              "sketch_steps": args.sketch_steps, "sketch_weights": wings.SKETCH_WEIGHTS,
+              "sketch_objective_first_last": done["sketched"]["objective_first_last"],
+              "sketched_pick": done["sketched"]["pegasus"],
+              "seconds": {"search_and_scores": round(search_s, 1), "refine_and_rescore": round(refine_s, 1),
+                          "sketch_and_rescore": round(sketch_s, 1)},
               "arms": {name: {"summary": summary(rows), "top16": rows} for name, (_, rows) in arms.items()}}
     for name, (imgs, rows) in arms.items():
         sheet(imgs, rows, out.parent / f"{out.name}_{name}.png")
     (out.parent / f"{out.name}.json").write_text(json.dumps(result, indent=1) + "\n")
-    lines = [f"# Wings on the horse: four arms on `{source}` (step {result['step']}), top 16 each",
+    lines = [f"# Wings on the horse: six arms on `{source}` (step {result['step']}), top 16 each",
              "", f"{len(records)} candidates of seed {args.seed}; refinement: {args.refine_steps} Adam steps, weights "
-             f"{wings.REFINE_WEIGHTS}; {search_s:.0f} s search + scores + plain twins, {refine_s:.0f} s refinement + "
-             "rescoring.", "",
+             f"{wings.REFINE_WEIGHTS}; sketch: {args.sketch_steps} Adam steps, weights {wings.SKETCH_WEIGHTS}; "
+             f"{search_s:.0f} s search + scores + plain twins, {refine_s:.0f} s refinement + rescoring, "
+             f"{sketch_s:.0f} s sketch + rescoring; the sketched arm's pick: its #{done['sketched']['pegasus'] + 1}.",
+             "",
              "| arm | judge: horse | judge: horse with p_wings >= 0.2 | judge mean p_horse | judge mean p_wings | "
              "evaluator: horse | evaluator mean p_wings (upper band) | evaluator mean wing lift | mean D percentile | "
              "unique (pixel) |",

@@ -8,7 +8,7 @@
     jaxgan eval (--workdir DIR | --pretrained NAME) [--n 10000] [--seed S] [--truncation T] [--out metrics.json]
     jaxgan eval --images FILE.npz [--out metrics.json]
     jaxgan pegasus (--workdir DIR | --pretrained NAME) --out OUTDIR [--budget 4096] [--seed 0] [--baseline AE_DIR]
-                   [--prefer white] [--score part|whole] [--refine STEPS]
+                   [--prefer white] [--score part|whole] [--refine STEPS] [--sketch STEPS]
     jaxgan diagram (--workdir DIR | --pretrained NAME | --experiment NAME) --out FILE.svg
     jaxgan report (--workdir DIR | --pretrained NAME) [--out report.html] [--baseline AE_DIR] [--pegasus DIR]
     jaxgan pretrained                      the shipped models (and those in $JAXGAN_PRETRAINED_PATH), with cards
@@ -244,12 +244,13 @@ def _cmd_pegasus(args):
     if args.budget < pegasus.MIN_BUDGET:
         raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
     _one_source(args)
-    if args.refine < 0:
-        raise UserError(f"--refine must not be negative, got {args.refine}")
+    for flag, value in (("--refine", args.refine), ("--sketch", args.sketch)):
+        if value < 0:
+            raise UserError(f"{flag} must not be negative, got {value}")
     pegasus.run(args.workdir, args.out, pretrained=args.pretrained, prefer=args.prefer, budget=args.budget,
                 seed=args.seed, checkpoint=args.checkpoint, data_dir=args.data_dir, evaluator_path=args.evaluator,
                 judge_path=args.judge, baseline=args.baseline, log=lambda line: print(line, file=sys.stderr),
-                score=args.score, refine_steps=args.refine)
+                score=args.score, refine_steps=args.refine, sketch_steps=args.sketch)
 
 
 def _cmd_report(args):
@@ -424,6 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--refine", type=int, default=0, metavar="STEPS",
                     help="also refine the top 16 by gradient steps on latent and mixture; refined.png, refined.npz "
                          "(reported apart from the search)")
+    pg.add_argument("--sketch", type=int, default=0, metavar="STEPS",
+                    help="also refine the 16 best white candidates towards a white wing sketched above each one's "
+                         "back, on blue sky (sketch-guided editing on the generator's manifold); sketched.png, "
+                         "sketched.npz, pegasus_sketched.png (reported apart from the search)")
     pg.add_argument("--checkpoint", choices=("latest", "best"), default="latest")
     pg.add_argument("--data-dir", default=None, help="tensorflow-datasets folder holding cifar10 (nearest neighbours)")
     pg.add_argument("--evaluator", default=None, help="evaluator weight file (default: the one shipped)")

@@ -21,7 +21,8 @@ score = recognisability x realism, among the candidates that pass all three chec
 over 18 shifted and mirrored views (a horse from one exact view only is not a readable one), p_wings also from the
 band above the back, with a gentle preference for a band wider than the body; `score="whole"` is
 the whole-image ranking above. `refine_steps` also refines the top 16 by gradient steps (`refine_top`), reported
-apart from the search. With `prefer="white"` (the classic Pegasus is white), eligible candidates are ranked by
+apart from the search; `sketch_steps` refines the 16 best white candidates towards a white wing sketched above each
+one's back (`jaxgan.wings.wing_sketch`: sketch-guided editing on the generator's manifold), reported apart too. With `prefer="white"` (the classic Pegasus is white), eligible candidates are ranked by
 score x whiteness instead: the brightness times (1 - saturation) of the image's foreground, the pixels that differ
 from the median colour of its border. Every
 candidate, its scores and the `jaxgan sample` command that regenerates it bit for bit go to pegasus.json; the
@@ -442,11 +443,14 @@ def write_outputs(out: pathlib.Path, source: list[str], cfg, state, records, ima
 
 
 def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluator, ref, judge, steps: int,
-               log=print) -> dict:
+               log=print, sketch: bool = False) -> dict:
     """The top 16 candidates refined by `wings.refine` (latent and per-level mixture), scored again and written
     apart from the search: refined.png (before | after, 4x, with the evaluator's and the judge's readings) and
     refined.npz (latents; per-level mixtures `mix` and class maps `map` in top order, `is_map` saying which each
-    candidate has; images).
+    candidate has; images). With `sketch`, each is refined towards a wing sketched on it (`wings.wing_sketch`) and
+    the files are sketched.png (before | the sketch over it | after), sketched.npz (also the sketch's `wing` and
+    `sky` masks) and pegasus_sketched.png / pegasus_sketched_x8.png: the sketched candidate ranked first by the
+    search's own part-aware ranking (part-eligible first, then part score; the evaluator selects, the judge reports).
 
     Args:
       out: the output folder.
@@ -459,10 +463,14 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
       judge: the classifier that only reports (or None).
       steps: refinement steps.
       log: where progress lines go.
+      sketch: refine towards a sketched wing (above) instead of the part score alone.
 
     Returns:
-      pegasus.json's "refined": per image the scores after refinement (and the judge's verdicts), with the means.
+      pegasus.json's "refined" (or "sketched"): per image the scores after refinement (and the judge's verdicts),
+      with the means (and, sketched, "pegasus": the index of the pick among them).
     """
+    from PIL import Image
+
     from jaxgan.classmap import GRID
     from jaxgan.models.biggan import LEVELS
 
@@ -477,48 +485,73 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
     # level's mixture on its own.
     is_map = np.array([m.ndim == 3 for m in mix])
     start = time.perf_counter()
+    name = "sketched" if sketch else "refined"
+    originals = np.stack([sampling.sample(cfg, state, 1, seed=records[i]["seed"], first=records[i]["index"],
+                                          labels=_mixture_array(cfg, records[i]["mix"], 1),
+                                          truncation=records[i]["truncation"])[0][0] for i in top])
+    masks = wings.wing_sketch(originals) if sketch else None
     images = np.zeros((len(top), 32, 32, 3), np.uint8)
     refined = {"z": np.zeros_like(z), "mix": np.zeros((0, LEVELS, cfg.num_classes), np.float32),
                "map": np.zeros((0, GRID, GRID, cfg.num_classes), np.float32)}
     for key, members in (("mix", ~is_map), ("map", is_map)):
         if members.any():
             part = wings.refine(cfg, state, evaluator, z[members],
-                                np.stack([m for m, keep in zip(mix, members) if keep]).astype(np.float32), steps=steps)
+                                np.stack([m for m, keep in zip(mix, members) if keep]).astype(np.float32), steps=steps,
+                                sketch=None if masks is None else (masks[0][members], masks[1][members]))
             refined["z"][members], images[members], refined[key] = part["z"], part["images"], part["mix"]
             # The objective is a mean over candidates: the groups' first and last values, weighted by their sizes.
             refined["objective"] = refined.get("objective", 0) + part["objective"][[0, -1]] * members.mean()
     scores = score_images(cfg, state, images, evaluator, ref)
     verdicts = judge_verdicts(judge, images) if judge is not None else None
-    originals = np.stack([sampling.sample(cfg, state, 1, seed=records[i]["seed"], first=records[i]["index"],
-                                          labels=_mixture_array(cfg, records[i]["mix"], 1),
-                                          truncation=records[i]["truncation"])[0][0] for i in top])
     caps = []
     for k in range(len(top)):
         j = verdicts["images"][k] if verdicts else None
-        caps += [f"search #{k + 1}", f"refined: eval horse {scores['p_horse'][k]:.2f}\nwings up "
-                 f"{scores['p_wings_upper'][k]:.2f} D {scores['d_percentile'][k]:.2f}"
-                 + (f"\njudge {j['top_class']} h {j['p_horse']:.2f} w {j['p_wings']:.2f}" if j else "")]
-    rows = [[img for k in range(r, min(r + 4, len(top))) for img in (originals[k], images[k])]
-            for r in range(0, len(top), 4)]
-    _sheet(rows, 4, gaps=(1, 3, 5), captions=[caps[2 * r:2 * r + 8] for r in range(0, len(top), 4)],
-           title=f"the top {len(top)}: as searched | after {steps} refinement steps").save(out / "refined.png")
-    np.savez(out / "refined.npz", z=refined["z"], mix=refined["mix"], map=refined["map"], is_map=is_map,
-             images=images)
+        caps += [f"search #{k + 1}"] + (["the sketch"] if sketch else []) + [
+            f"{name}: eval horse {scores['p_horse'][k]:.2f}\nwings up "
+            f"{scores['p_wings_upper'][k]:.2f} D {scores['d_percentile'][k]:.2f}"
+            + (f"\njudge {j['top_class']} h {j['p_horse']:.2f} w {j['p_wings']:.2f}" if j else "")]
+    shown = [(originals[k], _sketched_over(originals[k], masks[0][k], masks[1][k]), images[k]) if sketch
+             else (originals[k], images[k]) for k in range(len(top))]
+    per = len(shown[0])
+    rows = [[img for k in range(r, min(r + 4, len(top))) for img in shown[k]] for r in range(0, len(top), 4)]
+    _sheet(rows, 4, gaps=tuple(per * g - 1 for g in (1, 2, 3)),
+           captions=[caps[per * r:per * r + 4 * per] for r in range(0, len(top), 4)],
+           title=f"the top {len(top)}: as searched | " + ("the sketch | " if sketch else "")
+           + f"after {steps} {'sketch-guided ' if sketch else ''}refinement steps").save(out / f"{name}.png")
+    np.savez(out / f"{name}.npz", z=refined["z"], mix=refined["mix"], map=refined["map"], is_map=is_map,
+             images=images, **({"wing": masks[0], "sky": masks[1]} if sketch else {}))
     entries = [{"from": {k: records[i][k] for k in ("seed", "index", "mix", "truncation")},
                 **{k: round(float(scores[k][n]), 5) for k in ("p_horse", "p_wings", "p_wings_upper", "spread",
                                                               "d_percentile", "uniqueness_pixel",
                                                               "uniqueness_feature", "part_score")},
                 "eligible": bool(scores["part_eligible"][n]),
                 "judge": verdicts["images"][n] if verdicts else None} for n, i in enumerate(top)]
-    result = {"steps": steps, "weights": wings.REFINE_WEIGHTS, "seconds": round(time.perf_counter() - start, 1),
+    result = {"steps": steps, "weights": wings.SKETCH_WEIGHTS if sketch else wings.REFINE_WEIGHTS,
+              "seconds": round(time.perf_counter() - start, 1),
               "objective_first_last": [float(v) for v in refined["objective"]],
               "images": entries,
               "judge": None if verdicts is None else {k: verdicts[k] for k in ("horse_share", "mean_p_horse",
                                                                                "mean_p_wings", "top_classes")}}
-    log(f"refined the top {len(top)} in {result['seconds']:.0f} s: refined.png, refined.npz"
+    if sketch:
+        pick = int(np.lexsort((-scores["part_score"], ~scores["part_eligible"]))[0])
+        result["pegasus"] = pick
+        Image.fromarray(images[pick]).save(out / "pegasus_sketched.png")
+        Image.fromarray(_upscale(images[pick], 8)).save(out / "pegasus_sketched_x8.png")
+    log(f"{name} the top {len(top)} in {result['seconds']:.0f} s: {name}.png, {name}.npz"
+        + (", pegasus_sketched.png" if sketch else "")
         + ("" if verdicts is None else f"; judge: {verdicts['horse_share']:.0%} horse, mean p(bird)+p(airplane) "
            f"{verdicts['mean_p_wings']:.2f}"))
     return result
+
+
+def _sketched_over(image: np.ndarray, wing: np.ndarray, sky: np.ndarray) -> np.ndarray:
+    """The sketch drawn over a candidate (uint8 (32, 32, 3)) at 60%: the wing in `wings.SKETCH_WING`, its sky in
+    `wings.SKETCH_SKY`."""
+    x = image.astype(np.float32)
+    for mask, colour in ((wing, wings.SKETCH_WING), (sky, wings.SKETCH_SKY)):
+        a = 0.6 * mask[..., None]
+        x = x * (1 - a) + a * (np.asarray(colour, np.float32) + 1.0) * 127.5
+    return np.clip(np.round(x), 0, 255).astype(np.uint8)
 
 
 def side_by_side(out: pathlib.Path, baseline: pathlib.Path, gan_image: np.ndarray, gan_probs: dict):
@@ -551,13 +584,16 @@ def _check_baseline(baseline):
 
 def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "latest", data_dir=None,
         evaluator_path=None, baseline=None, reference=None, log=print, pretrained: str | None = None,
-        prefer: str = "none", judge_path=None, score: str = "part", refine_steps: int = 0) -> dict:
+        prefer: str = "none", judge_path=None, score: str = "part", refine_steps: int = 0,
+        sketch_steps: int = 0) -> dict:
     """The whole command: checks every input before slow work, then search, score, write. `reference`: the
     train split's `metrics.reference.Reference` when the caller has it already (else loaded). `judge_path`: the
     judge's weight file (default: the shipped judge; without one shipped, no verdicts are written). `score`:
     "part" (`jaxgan.wings`: the horse from the whole image over 18 views, the wings also from the band above the
     back) or "whole" (horse and wings from the whole image only). `refine_steps` > 0: also refine the top 16
-    (`refine_top`), reported apart."""
+    (`refine_top`), reported apart. `sketch_steps` > 0: also refine the 16 best white candidates (the ranking with
+    `prefer="white"`: a white wing on a white horse is the classic Pegasus) towards a sketched wing
+    (`refine_top(..., sketch=True)`), reported apart as well."""
     from jaxgan import evaluator as evaluator_lib
 
     if budget < MIN_BUDGET:
@@ -568,6 +604,8 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
         raise UserError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
     if refine_steps < 0:
         raise UserError(f"--refine must not be negative, got {refine_steps}")
+    if sketch_steps < 0:
+        raise UserError(f"--sketch must not be negative, got {sketch_steps}")
     out = run_lib.output_folder(out)
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
@@ -591,6 +629,10 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
     if refine_steps:
         result["refined"] = refine_top(out, cfg, state, records, ranking(records, scores, prefer, score), evaluator,
                                        ref, judge, refine_steps, log)
+        (out / "pegasus.json").write_text(json.dumps(result, indent=1) + "\n")
+    if sketch_steps:
+        result["sketched"] = refine_top(out, cfg, state, records, ranking(records, scores, "white", score), evaluator,
+                                        ref, judge, sketch_steps, log, sketch=True)
         (out / "pegasus.json").write_text(json.dumps(result, indent=1) + "\n")
     p = result["pegasus"]
     if baseline is not None:

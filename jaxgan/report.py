@@ -37,6 +37,10 @@ PEGASUS_PICTURES = HERO_PICTURES + (
     ("interpolations.png", "Interpolations between latents; the Pegasus's latent from horse to bird"),
     ("neighbours.png", "Nearest training images, in pixels and in evaluator features"),
     ("refined.png", "The top 16 as searched and after latent refinement (--refine; reported apart from the search)"),
+    ("pegasus_sketched_x8.png", "The sketched Pegasus (8x): the pick of the 16 white candidates refined towards a "
+                                "sketched wing (--sketch; reported apart from the search)"),
+    ("sketched.png", "The 16 white candidates as searched, the wing sketched on each, and after sketch-guided "
+                     "refinement (--sketch)"),
     ("architecture.svg", "The architecture (jaxgan diagram)"),
 )
 CURVES = (  # (title, metrics.jsonl keys, y label)

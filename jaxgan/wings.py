@@ -2,6 +2,7 @@
 
     parts = wings.part_scores(images, evaluator)      # the horse from the whole image, the wings from above its back
     out = wings.refine(cfg, state, evaluator, z, mix, steps=100)   # gradient steps on (z, mixture)
+    out = wings.refine(cfg, state, evaluator, z, mix, steps=200, sketch=wings.wing_sketch(images))  # towards a sketch
 
 The search in `jaxgan.pegasus` reads "horse" and "wings" from the whole image, so a picture the evaluator calls
 70% horse and 30% bird may be a blurred animal with bird colours, and nothing wing-shaped. Here:
@@ -16,6 +17,12 @@ The search in `jaxgan.pegasus` reads "horse" and "wings" from the whole image, s
 - `refine` takes candidates' latents and mixtures and follows the gradient of that part recognisability (through
   the generator and the evaluator), of the discriminator's realism (its logit for "real horse") and of a prior that
   keeps |z| near sqrt(z_dim), where almost all of N(0, I)'s mass lies. The mixture is a softmax, so it stays one.
+- `wing_sketch` draws, for each candidate, a white wing rising from its back and leaning away from its head, with a
+  ring of blue sky around it; `refine(..., sketch=...)` then also pulls the pixels under the wing towards white and
+  the ring towards sky, and holds the rest of the picture near where it started: sketch-guided editing on the
+  generator's manifold (iGAN, Zhu et al. 2016). The generator cannot paint the sketch in; it can only move to the
+  nearest latent whose picture has something white there, and what it finds (a wing, a rider, a white horse's
+  raised neck) is what it learnt from CIFAR-10. Every pixel stays the generator's.
 
 The evaluator selects and steers; the judge (`jaxgan.evaluator.load_judge`) only reports on what comes out, so a
 refinement that merely fools the evaluator shows up as a disagreement.
@@ -45,6 +52,21 @@ JITTER = 2  # pixels of random shift the evaluator sees refined images through
 # at 0.60 from its one view and at 0.42 over these (a white horse of the same top 16: 0.61 and 0.67;
 # benchmarks/pick_readability.py).
 STEADY_SHIFTS = (-JITTER, 0, JITTER)
+# `wing_sketch`: colours in the generator's [-1, 1] RGB; the wing rises WING_RISE rows above the back, leaning
+# WING_LEAN columns per row away from the head, widening from WING_WIDTHS[0] to WING_WIDTHS[1] pixels each side of its
+# axis; SKY_RING pixels of sky around it. A white wing on blue sky: the classic Pegasus, and a contrast that a rider
+# or a white horse's own back does not give for free.
+SKETCH_WING = (1.0, 1.0, 1.0)
+SKETCH_SKY = (-0.3, 0.1, 0.7)
+WING_RISE = 10
+WING_LEAN = 0.6
+WING_WIDTHS = (1.2, 4.2)
+SKY_RING = 3
+# refine(..., sketch=...): log p_horse (whole image) and log p_wings (the band above the back) weighted apart, the wings
+# more than without a sketch (the sketch already holds the horse's shape; what it lacks is wing evidence), realism
+# and the prior as without one, plus how closely the wing and its sky follow the sketch and how much the rest of the
+# picture may move (mean squared error per pixel, [-1, 1] units).
+SKETCH_WEIGHTS = {"horse": 0.5, "wings": 1.0, "realism": 0.2, "prior": 0.05, "sketch": 1.0, "sky": 1.0, "keep": 0.5}
 
 
 def upper_band(x: jax.Array) -> jax.Array:
@@ -107,6 +129,72 @@ def foreground_spread(images: np.ndarray) -> np.ndarray:
 def spread_factor(spread: np.ndarray) -> np.ndarray:
     """(min(spread, SPREAD_CAP) / SPREAD_CAP)^0.25: a gentle preference for a band wider than the body."""
     return (np.minimum(spread, SPREAD_CAP) / SPREAD_CAP) ** 0.25
+
+
+def _dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """A bool mask (H, W) grown by `pixels` in the four directions, one pixel a round (no wrap-around)."""
+    for _ in range(pixels):
+        padded = np.pad(mask, 1)
+        mask = padded[1:-1, 1:-1] | padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+    return mask
+
+
+def _one_sketch(fg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`wing_sketch` for one foreground mask (32, 32)."""
+    size = fg.shape[0]
+    widths = fg[12:25].sum(axis=1)
+    body_row = 12 + int(np.argmax(widths))  # the body: the widest foreground row of the middle band
+    cols = np.flatnonzero(fg[body_row])
+    c0, c1 = (int(cols.min()), int(cols.max())) if len(cols) >= 6 else (size // 4, size - size // 4)
+    centre = (c0 + c1) / 2
+    back = int(np.clip(body_row - 3, 12, 20))
+    quarter = max((c1 - c0) // 4, 1)
+
+    def reach(columns):  # how high the foreground above the body climbs over these columns (a row; lower is higher)
+        tops = [np.flatnonzero(fg[:body_row, c])[0] for c in columns if fg[:body_row, c].any()]
+        return np.mean(tops) if tops else body_row
+
+    head_right = reach(range(c1 - quarter, c1 + 1)) < reach(range(c0, c0 + quarter + 1))  # the neck climbs there
+    away = -1.0 if head_right else 1.0
+    base = centre - away * 0.15 * (c1 - c0)  # the withers: a little towards the head from the middle of the back
+    yy, xx = np.mgrid[0:size, 0:size]
+    wing = np.zeros((size, size), bool)
+    for t in np.linspace(0.0, 1.0, 40):  # the wing's axis, from the back upwards, widening as it rises
+        row, col = back - t * WING_RISE, base + away * t * WING_RISE * WING_LEAN
+        half = WING_WIDTHS[0] + (WING_WIDTHS[1] - WING_WIDTHS[0]) * t
+        wing |= (np.abs(yy - row) <= 1.0) & (np.abs(xx - col) <= half)
+    sky = _dilate(wing, SKY_RING) & ~wing & (yy < back - 1)
+    head_side = (xx > centre + 3) if head_right else (xx < centre - 3)
+    sky &= ~(head_side & _dilate(fg, 1))  # the head and neck stay as they are
+    return wing.astype(np.float32), sky.astype(np.float32)
+
+
+def wing_sketch(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A wing sketched on each candidate: where `refine(..., sketch=...)` asks for white, and the sky around it.
+
+    The body is the widest foreground row (`foreground_mask`) among rows 12-24; the back is 3 rows above it. The
+    head is at the end of the body whose foreground climbs higher. The wing rises `WING_RISE` rows from the back a
+    little on the head's side of the middle (the withers), leaning away from the head and widening as it rises; the
+    sky is a ring of `SKY_RING` pixels around it above the back, minus the head and neck.
+
+    Args:
+      images: uint8 (N, 32, 32, 3), the candidates as they are.
+
+    Returns:
+      (wing, sky): float32 (N, 32, 32) each, 1 inside and 0 outside, disjoint.
+
+    Example:
+      >>> horse = np.full((1, 32, 32, 3), 200, np.uint8)                 # a pale sky
+      >>> horse[0, 18:26, 6:26] = 60; horse[0, 8:18, 22:26] = 60          # a dark body, its neck rising on the right
+      >>> wing, sky = wing_sketch(horse)
+      >>> rows, cols = np.nonzero(wing[0])
+      >>> int(rows.max()) < 18, float(cols.mean()) < 16   # above the back, leaning left (towards the tail)
+      (True, True)
+      >>> bool((wing * sky).any()), bool(sky[0, :, 22:26].any())         # disjoint; the neck is not sky
+      (False, False)
+    """
+    pairs = [_one_sketch(fg) for fg in foreground_mask(images)]
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
 
 
 def steady_views(x: jax.Array) -> list[jax.Array]:
@@ -201,8 +289,14 @@ def jitter(key: jax.Array, x: jax.Array, max_shift: int = JITTER) -> jax.Array:
     return jnp.where(flip, out[:, :, ::-1], out)
 
 
+def _masked_mse(x: jax.Array, target: jax.Array, mask: jax.Array) -> jax.Array:
+    """Per image, the mean squared distance of `x` from `target` over the mask's pixels (0 for an empty mask)."""
+    return jnp.sum(mask * (x - target) ** 2, axis=(1, 2, 3)) / (3.0 * jnp.sum(mask, axis=(1, 2, 3)) + 1e-6)
+
+
 def refine(cfg: Config, state, evaluator, z: np.ndarray, mix: np.ndarray, steps: int = 100, lr: float = 0.05,
-           weights: dict | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+           weights: dict | None = None, seed: int = 0, sketch: tuple[np.ndarray, np.ndarray] | None = None
+           ) -> dict[str, np.ndarray]:
     """Gradient ascent on candidates' latents and mixtures towards part recognisability and D's realism.
 
     Args:
@@ -213,20 +307,25 @@ def refine(cfg: Config, state, evaluator, z: np.ndarray, mix: np.ndarray, steps:
       mix: float (K, C) or (K, LEVELS, C) starting mixtures over the model's classes (each sums to 1).
       steps: Adam steps.
       lr: Adam's learning rate.
-      weights: {"recognisability", "realism", "prior"} weights of the objective's terms (default REFINE_WEIGHTS).
+      weights: {"recognisability", "realism", "prior"} weights of the objective's terms (default REFINE_WEIGHTS);
+        with a sketch {"horse", "wings", "realism", "prior", "sketch", "sky", "keep"} (default SKETCH_WEIGHTS).
       seed: the key of the random jitter the evaluator sees the images through (`fold_in(key, step)` per step).
+      sketch: optional (wing, sky) float (K, 32, 32) masks (`wing_sketch` of the starting images): the objective
+        also asks for `SKETCH_WING` under the wing, `SKETCH_SKY` under the sky and the starting picture elsewhere.
 
     Returns:
       {"z": (K, z_dim), "mix": mixtures shaped as `mix`, "images": uint8 (K, 32, 32, 3), "objective": (steps + 1,)
       the mean objective before each step and after the last}.
 
     The objective, averaged over the K candidates: log(p_horse^0.6 p_wings_upper^0.4) (whole image / upper band)
-    + realism x log sigmoid(D(x, horse)) - prior x (|z| - sqrt(z_dim))^2 / z_dim. `mix` may also be per level,
+    + realism x log sigmoid(D(x, horse)) - prior x (|z| - sqrt(z_dim))^2 / z_dim; with a sketch, horse x log p_horse
+    + wings x log p_wings_upper in place of the first term, and minus sketch x the wing's, sky x the sky's and keep x
+    the rest's mean squared distance from its target. `mix` may also be per level,
     (K, LEVELS, C): each level's mixture is then refined on its own (coarse layout, fine detail). The evaluator
     reads each step's images through a fresh random shift and mirror (`jitter`): a change that only sways it at one
     exact pixel alignment (an adversarial perturbation rather than a wing) then does not pay.
     """
-    w = dict(REFINE_WEIGHTS, **(weights or {}))
+    w = dict(REFINE_WEIGHTS if sketch is None else SKETCH_WEIGHTS, **(weights or {}))
     g, d = models.build(cfg)
     names = [CIFAR10_CLASSES[i] for i in cfg.class_ids]
     horse_label = names.index(HORSE)
@@ -245,10 +344,17 @@ def refine(cfg: Config, state, evaluator, z: np.ndarray, mix: np.ndarray, steps:
         seen = jitter(key, x)
         whole = _class_probs(evaluator, seen)
         upper = _class_probs(evaluator, upper_band(seen))
-        recog = a * jnp.log(whole[:, horse] + 1e-8) + b * jnp.log(upper[:, wing_ids].sum(axis=1) + 1e-8)
+        log_horse, log_wings = jnp.log(whole[:, horse] + 1e-8), jnp.log(upper[:, wing_ids].sum(axis=1) + 1e-8)
         logit = d.apply(d_vars, x, jnp.full((len(x),), horse_label), train=False)
         prior = (jnp.linalg.norm(params["z"], axis=1) - radius) ** 2 / cfg.z_dim
-        return jnp.mean(w["recognisability"] * recog + w["realism"] * jax.nn.log_sigmoid(logit) - w["prior"] * prior)
+        recog = (w["recognisability"] * (a * log_horse + b * log_wings) if sketch is None
+                 else w["horse"] * log_horse + w["wings"] * log_wings)
+        value = recog + w["realism"] * jax.nn.log_sigmoid(logit) - w["prior"] * prior
+        if sketch is not None:
+            value -= (w["sketch"] * _masked_mse(x, jnp.asarray(SKETCH_WING), wing_mask)
+                      + w["sky"] * _masked_mse(x, jnp.asarray(SKETCH_SKY), sky_mask)
+                      + w["keep"] * _masked_mse(x, start, (1.0 - wing_mask) * (1.0 - sky_mask)))
+        return jnp.mean(value)
 
     tx = optax.adam(lr)
 
@@ -259,6 +365,9 @@ def refine(cfg: Config, state, evaluator, z: np.ndarray, mix: np.ndarray, steps:
         return optax.apply_updates(params, updates), opt_state, value
 
     params = {"z": jnp.asarray(z, jnp.float32), "mix_logits": jnp.log(jnp.clip(jnp.asarray(mix, jnp.float32), 1e-4))}
+    if sketch is not None:
+        wing_mask, sky_mask = (jnp.asarray(m, jnp.float32)[..., None] for m in sketch)
+        start = jax.jit(images_of)(params)[0]
     opt_state = tx.init(params)
     root = jax.random.key(seed)
     trace = []

@@ -102,6 +102,7 @@ CASES = [  # (arguments, with {ws} for the workspace; words the one line must ho
     (["pegasus", "--workdir", "{ws}/cond", "--out", "{ws}/p", "--budget", "10"], "--budget must be at least"),
     (["pegasus", "--workdir", "{ws}/cond", "--out", "{ws}/a_file"], "not a folder"),
     (["pegasus", "--workdir", "{ws}/cond", "--out", "{ws}/p", "--refine", "-1"], "--refine must not be negative"),
+    (["pegasus", "--workdir", "{ws}/cond", "--out", "{ws}/p", "--sketch", "-3"], "--sketch must not be negative"),
     (["pegasus", "--workdir", "{ws}/cond", "--out", "{ws}/p", "--baseline", "{ws}/ae"], "no ae_pegasus.png"),
     (["diagram", "--workdir", "{ws}/plain", "--out", "{ws}/d.png"], ".svg"),
     (["diagram", "--out", "{ws}/d.svg"], "give one of"),

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import jaxgan
-from jaxgan import cli, pegasus, run, sampling, train
+from jaxgan import cli, pegasus, run, sampling, train, wings
 from jaxgan.errors import UserError
 from tests.conftest import tiny_config
 
@@ -216,6 +216,31 @@ def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_
         pegasus.run(workdir, tmp_path / "q", budget=76, reference=small_ref, score="wing")
     with pytest.raises(UserError, match="--refine must not be negative"):
         pegasus.run(workdir, tmp_path / "q", budget=76, reference=small_ref, refine_steps=-2)
+    with pytest.raises(UserError, match="--sketch must not be negative"):
+        pegasus.run(workdir, tmp_path / "q", budget=76, reference=small_ref, sketch_steps=-1)
+
+
+def test_the_sketch_refines_the_white_ranking_apart_and_names_its_pick(searched, small_ref, tmp_path):
+    workdir, _, _ = searched
+    pegasus.run(workdir, tmp_path / "p", budget=76, reference=small_ref, log=lambda line: None, sketch_steps=2)
+    saved = json.loads((tmp_path / "p" / "pegasus.json").read_text())
+    sketched = saved["sketched"]
+    assert sketched["steps"] == 2 and len(sketched["images"]) == 16 and "refined" not in saved
+    assert sketched["weights"] == wings.SKETCH_WEIGHTS
+    cands = saved["candidates"]
+    records = [{k: c[k] for k in ("seed", "index", "mix", "truncation")} for c in cands]
+    scores = {k: np.array([c[k] for c in cands]) for k in ("part_score", "part_eligible", "whiteness")}
+    white = pegasus.ranking(records, scores, "white", "part")[:16]  # the white ranking's top 16, in its order
+    assert [e["from"]["index"] for e in sketched["images"]] == [cands[i]["index"] for i in white]
+    entries = sketched["images"]
+    pool = [e for e in entries if e["eligible"]] or entries  # "eligible" there: part-eligible
+    assert entries[sketched["pegasus"]]["part_score"] == max(e["part_score"] for e in pool)
+    with np.load(tmp_path / "p" / "sketched.npz") as f:
+        assert f["wing"].shape == f["sky"].shape == (16, 32, 32) and f["images"].shape == (16, 32, 32, 3)
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "p" / "pegasus_sketched.png")),
+                                      f["images"][sketched["pegasus"]])
+    assert Image.open(tmp_path / "p" / "sketched.png").size[0] > 12 * 32
+    assert Image.open(tmp_path / "p" / "pegasus_sketched_x8.png").size == (256, 256)
 
 
 def test_a_model_trained_on_class_maps_is_searched_with_them_and_they_are_refined_apart(tmp_path, small_images,

@@ -55,8 +55,9 @@ def test_report_is_one_offline_file_with_every_section(short_run, baseline, tmp_
     sources = re.findall(r'<img src="([^"]*)"', text)
     assert sources and all(s.startswith("data:image/") for s in sources)
     assert not re.search(r'(src|href)="(https?:)?//', text)  # nothing fetched from anywhere
-    # 4 training curves, grids of steps 2, 4, 6, the 8 Pegasus pictures (refined.png among them).
-    assert len(sources) == 4 + 3 + 8
+    # 4 training curves, grids of steps 2, 4, 6, the 10 Pegasus pictures (refined.png, sketched.png and
+    # pegasus_sketched_x8.png among them).
+    assert len(sources) == 4 + 3 + 10
     for words in ("Configuration", "Environment", "Training curves", "step 4", "Final metrics", "31.400", "12.500",
                   "1.23%", "The Pegasus", "horse=0.7,bird=0.3", "jax "):
         assert words in text, words
@@ -94,7 +95,7 @@ def test_report_of_a_short_real_run_renders_in_chromium(short_run, baseline, tmp
         widths = browser.evaluate("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
         title = browser.evaluate("document.title")
         browser.screenshot(tmp_path / "shot.png")
-    assert len(widths) == 15 and all(w > 0 for w in widths), widths  # no broken-image icons
+    assert len(widths) == 17 and all(w > 0 for w in widths), widths  # no broken-image icons
     assert title.startswith("jaxgan run")
     shot = np.asarray(Image.open(tmp_path / "shot.png").convert("RGB"))
     assert shot.shape[0] > 1500 and shot.shape[1] == 1280 and shot.std() > 10  # the whole page, not a blank one

@@ -94,3 +94,44 @@ def test_refine_climbs_its_objective_and_keeps_valid_mixtures(ev):
     np.testing.assert_array_equal(out["images"], again["images"])  # keys from the seed: the same run twice
     levels = wings.refine(cfg, st, ev, z, np.repeat(mix[:, None], LEVELS, 1), steps=2)
     assert levels["mix"].shape == (3, LEVELS, 4)
+
+
+def test_wing_sketch_rises_from_the_back_away_from_the_head_with_sky_around_it():
+    horse = np.full((2, 32, 32, 3), 200, np.uint8)                  # pale sky
+    horse[:, 18:26, 6:26] = 60                                       # a dark body
+    horse[0, 8:18, 22:26] = 60                                       # image 0: the neck rises on the right
+    horse[1, 8:18, 6:10] = 60                                        # image 1: on the left
+    wing, sky = wings.wing_sketch(horse)
+    assert wing.shape == sky.shape == (2, 32, 32) and wing.dtype == np.float32
+    for k, leans_left in ((0, True), (1, False)):
+        rows, cols = np.nonzero(wing[k])
+        assert rows.max() < 18 and rows.min() <= 18 - wings.WING_RISE  # above the back, rising WING_RISE rows
+        top, bottom = cols[rows == rows.min()].mean(), cols[rows == rows.max()].mean()
+        assert (top < bottom) == leans_left  # leaning away from the head, towards the tail
+        assert not (wing[k] * sky[k]).any() and sky[k].sum() > wing[k].sum() / 2
+        assert not sky[k, 18:].any()  # the sky stays above the back
+    assert not sky[0, :, 22:26].any() and not sky[1, :, 6:10].any()  # nor covers the neck
+
+
+def test_refine_towards_a_sketch_paints_the_wing_white_and_keeps_the_rest(ev):
+    cfg = tiny_config(model="cdcgan", num_classes=4, classes=("airplane", "bird", "deer", "horse"), loss="hinge",
+                      g_width=8, d_width=8)
+    st = state_lib.create(cfg)
+    z = np.asarray(jax.random.normal(jax.random.key(1), (2, cfg.z_dim)))
+    mix = np.tile(np.array([[0.0, 0.0, 0.0, 1.0]], np.float32), (2, 1))
+    wing = np.zeros((2, 32, 32), np.float32)
+    wing[:, 4:12, 10:20] = 1.0
+    sky = np.zeros_like(wing)
+    sky[:, 1:4, 8:22] = 1.0
+    plain = wings.refine(cfg, st, ev, z, mix, steps=0)
+    out = wings.refine(cfg, st, ev, z, mix, steps=20, lr=0.1, sketch=(wing, sky))
+    assert out["objective"][-1] > out["objective"][0]
+
+    def distance(images, mask, colour):
+        x = images.astype(np.float32) / 127.5 - 1.0
+        return float((((x - np.asarray(colour)) ** 2).mean(-1) * mask).sum() / mask.sum())
+
+    assert distance(out["images"], wing, wings.SKETCH_WING) < distance(plain["images"], wing, wings.SKETCH_WING)
+    assert distance(out["images"], sky, wings.SKETCH_SKY) < distance(plain["images"], sky, wings.SKETCH_SKY)
+    again = wings.refine(cfg, st, ev, z, mix, steps=20, lr=0.1, sketch=(wing, sky))
+    np.testing.assert_array_equal(out["images"], again["images"])
