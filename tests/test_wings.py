@@ -79,10 +79,16 @@ def test_jitter_is_a_keyed_shift_or_mirror():
         np.array_equal(np.asarray(wings.jitter(jax.random.key(2), x, max_shift=0)[0]), np.asarray(x[0, :, ::-1]))
 
 
-def test_refine_climbs_its_objective_and_keeps_valid_mixtures(ev):
+@pytest.fixture(scope="module")
+def tiny_cdcgan():
+    """An untrained four-class cdcgan small enough to refine through in seconds: (config, state)."""
     cfg = tiny_config(model="cdcgan", num_classes=4, classes=("airplane", "bird", "deer", "horse"), loss="hinge",
                       g_width=8, d_width=8)
-    st = state_lib.create(cfg)
+    return cfg, state_lib.create(cfg)
+
+
+def test_refine_climbs_its_objective_and_keeps_valid_mixtures(ev, tiny_cdcgan):
+    cfg, st = tiny_cdcgan
     z = np.asarray(jax.random.normal(jax.random.key(0), (3, cfg.z_dim)))
     mix = np.tile(np.array([[0.1, 0.2, 0.0, 0.7]], np.float32), (3, 1))
     out = wings.refine(cfg, st, ev, z, mix, steps=15, lr=0.1)
@@ -113,10 +119,8 @@ def test_wing_sketch_rises_from_the_back_away_from_the_head_with_sky_around_it()
     assert not sky[0, :, 22:26].any() and not sky[1, :, 6:10].any()  # nor covers the neck
 
 
-def test_refine_towards_a_sketch_paints_the_wing_white_and_keeps_the_rest(ev):
-    cfg = tiny_config(model="cdcgan", num_classes=4, classes=("airplane", "bird", "deer", "horse"), loss="hinge",
-                      g_width=8, d_width=8)
-    st = state_lib.create(cfg)
+def test_refine_towards_a_sketch_paints_the_wing_white_and_keeps_the_rest(ev, tiny_cdcgan):
+    cfg, st = tiny_cdcgan
     z = np.asarray(jax.random.normal(jax.random.key(1), (2, cfg.z_dim)))
     mix = np.tile(np.array([[0.0, 0.0, 0.0, 1.0]], np.float32), (2, 1))
     wing = np.zeros((2, 32, 32), np.float32)
