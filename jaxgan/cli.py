@@ -244,9 +244,6 @@ def _cmd_pegasus(args):
     if args.budget < pegasus.MIN_BUDGET:
         raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
     _one_source(args)
-    for flag, value in (("--refine", args.refine), ("--sketch", args.sketch)):
-        if value < 0:
-            raise UserError(f"{flag} must not be negative, got {value}")
     pegasus.run(args.workdir, args.out, pretrained=args.pretrained, prefer=args.prefer, budget=args.budget,
                 seed=args.seed, checkpoint=args.checkpoint, data_dir=args.data_dir, evaluator_path=args.evaluator,
                 judge_path=args.judge, baseline=args.baseline, log=lambda line: print(line, file=sys.stderr),

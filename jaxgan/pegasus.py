@@ -533,7 +533,7 @@ def refine_top(out: pathlib.Path, cfg, state, records, order: list[int], evaluat
               "judge": None if verdicts is None else {k: verdicts[k] for k in ("horse_share", "mean_p_horse",
                                                                                "mean_p_wings", "top_classes")}}
     if sketch:
-        pick = int(np.lexsort((-scores["part_score"], ~scores["part_eligible"]))[0])
+        pick = ranking([records[i] for i in top], scores, score="part")[0]
         result["pegasus"] = pick
         Image.fromarray(images[pick]).save(out / "pegasus_sketched.png")
         Image.fromarray(_upscale(images[pick], 8)).save(out / "pegasus_sketched_x8.png")
@@ -602,10 +602,9 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
         raise UserError(f"unknown preference '{prefer}' (known: {', '.join(PREFERENCES)})")
     if score not in SCORES:
         raise UserError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
-    if refine_steps < 0:
-        raise UserError(f"--refine must not be negative, got {refine_steps}")
-    if sketch_steps < 0:
-        raise UserError(f"--sketch must not be negative, got {sketch_steps}")
+    for flag, steps in (("--refine", refine_steps), ("--sketch", sketch_steps)):
+        if steps < 0:
+            raise UserError(f"{flag} must not be negative, got {steps}")
     out = run_lib.output_folder(out)
     baseline = _check_baseline(baseline)
     start = time.perf_counter()
