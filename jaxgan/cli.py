@@ -241,8 +241,6 @@ def _cmd_eval(args):
 def _cmd_pegasus(args):
     from jaxgan import pegasus
 
-    if args.budget < pegasus.MIN_BUDGET:
-        raise UserError(f"--budget must be at least {pegasus.MIN_BUDGET}, got {args.budget}")
     _one_source(args)
     pegasus.run(args.workdir, args.out, pretrained=args.pretrained, prefer=args.prefer, budget=args.budget,
                 seed=args.seed, checkpoint=args.checkpoint, data_dir=args.data_dir, evaluator_path=args.evaluator,

@@ -597,7 +597,7 @@ def run(workdir, out, budget: int = 4096, seed: int = 0, checkpoint: str = "late
     from jaxgan import evaluator as evaluator_lib
 
     if budget < MIN_BUDGET:
-        raise UserError(f"the search budget must be at least {MIN_BUDGET} candidates, got {budget}")
+        raise UserError(f"--budget must be at least {MIN_BUDGET}, got {budget}")
     if prefer not in PREFERENCES:
         raise UserError(f"unknown preference '{prefer}' (known: {', '.join(PREFERENCES)})")
     if score not in SCORES:

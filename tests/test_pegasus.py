@@ -218,6 +218,9 @@ def test_part_score_ranks_by_the_band_above_the_back_and_refinement_is_reported_
         pegasus.run(workdir, tmp_path / "q", budget=76, reference=small_ref, refine_steps=-2)
     with pytest.raises(UserError, match="--sketch must not be negative"):
         pegasus.run(workdir, tmp_path / "q", budget=76, reference=small_ref, sketch_steps=-1)
+    with pytest.raises(UserError, match="--budget must be at least 64, got 63"):
+        pegasus.run(workdir, tmp_path / "q", budget=63, reference=small_ref)
+    assert not (tmp_path / "q").exists()  # refused before anything is written
 
 
 def test_the_sketch_refines_the_white_ranking_apart_and_names_its_pick(searched, small_ref, tmp_path):
