@@ -1,7 +1,7 @@
 """The flagship's ship rule in one command: does a candidate replace the shipped `pegasus` model?
 
     python benchmarks/ship_check.py [lecam=/work/flagship/lecam/candidate placed=...] [--shipped pretrained:pegasus] \
-        [--out runs/ship_check] [--n 10000] [--budget 16384] [--refine 100] [--data-dir DIR]
+        [--out runs/ship_check] [--n 10000] [--budget 16384] [--refine 100] [--more-seeds 1,2,3] [--data-dir DIR]
 
 Each candidate is NAME=SOURCE: an exported bundle folder (`jaxgan export`: it holds card.json), `pretrained:NAME`
 (a bundle on the pretrained search path), or a run folder (`FOLDER` for its latest checkpoint, `FOLDER:best`). The
@@ -30,6 +30,11 @@ lacks, renormalised (`horse=0.947368,bird=0.0526316` for horse + bird). Part 2 i
 search, the judge reading the pick. A candidate with every class of the shipped model and more (all ten: thirty-first
 slice, written down before its check) draws only the shipped model's classes in parts 1 and 3 and is compared with the
 shipped model as it is; its figures on all its classes are `jaxgan eval`'s.
+
+`--more-seeds` (not the rule; informative): part 2's search again under further seeds, for the shipped model and
+each candidate, the picks' judge readings tabled beside seed 0's. The pick's bird reading is largely the draw (the
+shipped model's own search clears the issue's 0.2 under one seed of four: RESULTS, forty-first slice), so one
+seed's reading says little about a model; the rule still reads seed 0 only.
 
 Writes OUT/ship_check.md (the figures and a verdict per candidate for parts 1-3), OUT/ship_check.json,
 OUT/pegasus_x8.png and each model's search folder OUT/pegasus_NAME/ (everything `jaxgan pegasus` writes). A part
@@ -164,11 +169,48 @@ def cached(store: dict, part: str, key: dict, compute, fresh: bool, save, presen
     return result
 
 
-def pegasus_part(name: str, source: str, out: pathlib.Path, args, evaluator_ref) -> dict:
+def seed_list(text: str | None) -> tuple[int, ...]:
+    """`--more-seeds`' value: the further seeds of part 2's search.
+
+    Args:
+      text: comma-separated distinct positive integers (0 is the rule's own seed), or None.
+
+    Returns:
+      The seeds in the order given; () for None.
+
+    Example:
+      >>> seed_list("1,2,3"), seed_list(None)
+      ((1, 2, 3), ())
+      >>> seed_list("1,0")
+      Traceback (most recent call last):
+      ...
+      jaxgan.errors.UserError: --more-seeds: 0 is part 2's own seed; give others, e.g. 1,2,3
+    """
+    if text is None:
+        return ()
+    try:
+        seeds = tuple(int(item) for item in text.split(","))
+    except ValueError:
+        raise UserError(f"--more-seeds: comma-separated whole numbers, e.g. 1,2,3, got '{text}'") from None
+    if 0 in seeds:
+        raise UserError("--more-seeds: 0 is part 2's own seed; give others, e.g. 1,2,3")
+    if min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise UserError(f"--more-seeds: distinct seeds of at least 1, got '{text}'")
+    return seeds
+
+
+def search_folder(out: pathlib.Path, name: str, seed: int) -> pathlib.Path:
+    """Where model `name`'s search under `seed` writes (seed 0: part 2's own folder)."""
+    return out / (f"pegasus_{name}" + (f"_seed{seed}" if seed else ""))
+
+
+def pegasus_part(name: str, source: str, out: pathlib.Path, args, evaluator_ref, seed: int = 0) -> dict:
+    """Part 2's search on one model under `seed`, the judge's reading of its pick. The further seeds skip the
+    refinement: it is reported apart and does not move the pick."""
     evaluator, ref = evaluator_ref()
-    result = pegasus.run(out=out / f"pegasus_{name}", budget=args.budget, seed=0, data_dir=args.data_dir,
-                         refine_steps=args.refine, reference=ref, log=lambda line: print(line, flush=True),
-                         **search_kwargs(source))
+    result = pegasus.run(out=search_folder(out, name, seed), budget=args.budget, seed=seed, data_dir=args.data_dir,
+                         refine_steps=0 if seed else args.refine, reference=ref,
+                         log=lambda line: print(line, flush=True), **search_kwargs(source))
     j, p = result["judge"]["pegasus"], result["pegasus"]
     return {"judge_top_class": j["top_class"], "judge_p_horse": j["p_horse"], "judge_p_wings": j["p_wings"],
             "judge_score": judge_score(j["p_horse"], j["p_wings"]),
@@ -245,6 +287,49 @@ def report(parts: dict, names: list[str], steps: dict, verdict: dict, args, agai
     return "\n".join(lines)
 
 
+def over_seeds(readings: list[dict]) -> dict:
+    """Part 2's readings over several seeds' searches of one model (informative: the rule reads seed 0 only).
+
+    Args:
+      readings: `pegasus_part`'s results, one per seed.
+
+    Returns:
+      {"searches", "horse_picks": picks the judge reads as horse, "mean_judge_score", "mean_p_wings",
+      "mean_batch64_horse_share", "acceptance": picks meeting the issue's Pegasus acceptance (`acceptance`)}.
+
+    Example:
+      >>> r = lambda top, h, w, b: {"judge_top_class": top, "judge_p_horse": h, "judge_p_wings": w,
+      ...                           "judge_score": judge_score(h, w), "batch64_horse_share": b}
+      >>> s = over_seeds([r("horse", 0.6, 0.25, 0.8), r("horse", 0.9, 0.01, 0.9), r("bird", 0.2, 0.7, 0.4)])
+      >>> s["searches"], s["horse_picks"], s["acceptance"], round(s["mean_p_wings"], 3)
+      (3, 2, 1, 0.32)
+    """
+    mean = lambda key: float(np.mean([r[key] for r in readings]))  # noqa: E731
+    return {"searches": len(readings), "horse_picks": sum(r["judge_top_class"] == pegasus.HORSE for r in readings),
+            "mean_judge_score": mean("judge_score"), "mean_p_wings": mean("judge_p_wings"),
+            "mean_batch64_horse_share": mean("batch64_horse_share"),
+            "acceptance": sum(acceptance(r) for r in readings)}
+
+
+def seeds_report(by_seed: dict[str, dict[int, dict]], names: list[str]) -> list[str]:
+    """ship_check.md's informative table: each model's Pegasus under every seed searched (`by_seed[name][seed]`)."""
+    seeds = sorted(next(iter(by_seed.values())))
+    cells = lambda name, fmt: " / ".join(fmt(by_seed[name][s]) for s in seeds)  # noqa: E731
+    summary = {name: over_seeds([by_seed[name][s] for s in seeds]) for name in names}
+    rows = (("judge: top class", lambda n: cells(n, lambda r: r["judge_top_class"])),
+            ("judge: p(bird) + p(airplane)", lambda n: cells(n, lambda r: f"{r['judge_p_wings']:.2f}")
+             + f" (mean {summary[n]['mean_p_wings']:.3f})"),
+            ("judge: p_horse^0.6 p_wings^0.4", lambda n: cells(n, lambda r: f"{r['judge_score']:.3f}")
+             + f" (mean {summary[n]['mean_judge_score']:.3f})"),
+            ("judge: batch of 64, horse", lambda n: cells(n, lambda r: f"{r['batch64_horse_share']:.0%}")
+             + f" (mean {summary[n]['mean_batch64_horse_share']:.0%})"),
+            ("the issue's Pegasus acceptance", lambda n: f"{summary[n]['acceptance']} of {summary[n]['searches']}"))
+    return ["", f"(2, not the rule) the same search under seeds {', '.join(map(str, seeds))} (`--more-seeds`; "
+            "refinement skipped), the judge reading each pick; per seed in that order:", "",
+            "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
+            *[f"| {label} | " + " | ".join(cell(n) for n in names) + " |" for label, cell in rows]]
+
+
 def acceptance(r: dict) -> bool:
     """Issue 21's reading of a Pegasus: the judge's top class horse with p_wings >= 0.2, its batch half horse."""
     return (r["judge_top_class"] == pegasus.HORSE and r["judge_p_wings"] >= WINGS_AT_LEAST
@@ -261,9 +346,12 @@ def main():
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--budget", type=int, default=16384)
     ap.add_argument("--refine", type=int, default=100)
+    ap.add_argument("--more-seeds", help="e.g. 1,2,3: part 2's search again under these seeds too, tabled apart "
+                                         "(not the rule)")
     ap.add_argument("--data-dir")
     ap.add_argument("--fresh", action="store_true", help="measure every part again")
     args = ap.parse_args()
+    more_seeds = seed_list(args.more_seeds)
     pairs = named_sources(ap, args.candidates)
     names = ["shipped"] + [name for name, _ in pairs]
     if len(set(names)) != len(names) or any(n.startswith("shipped") for n in names[1:]):
@@ -312,7 +400,16 @@ def main():
                                          # the search's horse reading (a search before 2026-12-04 read one view)
                                          "steady_shifts": list(wings.STEADY_SHIFTS)},
                                         lambda: pegasus_part(name, source, out, args, evaluator_ref), args.fresh, save,
-                                        present=(out / f"pegasus_{name}" / "pegasus_x8.png").is_file())
+                                        present=(search_folder(out, name, 0) / "pegasus_x8.png").is_file())
+    by_seed = {name: {0: parts["pegasus"][name]} for name in names}
+    for name in names:
+        base = {"source": given[name], "step": steps[name], "budget": args.budget,
+                "steady_shifts": list(wings.STEADY_SHIFTS)}
+        for seed in more_seeds:
+            by_seed[name][seed] = cached(
+                store, f"pegasus/{name}/seed{seed}", {**base, "seed": seed},
+                lambda n=name, s=seed: pegasus_part(n, models[n], out, args, evaluator_ref, seed=s), args.fresh, save,
+                present=(search_folder(out, name, seed) / "pegasus_x8.png").is_file())
     from PIL import Image
 
     x8 = [np.asarray(Image.open(out / f"pegasus_{name}" / "pegasus_x8.png").convert("RGB")) for name in names]
@@ -320,9 +417,14 @@ def main():
     side = np.concatenate([part for img in x8 for part in (img, gap)][:-1], axis=1)
     sampling.picture(side[None]).save(out / "pegasus_x8.png")
     verdict = {name: verdicts(parts, against[name], name) for name in names[1:]}
-    record.update(steps=steps, verdicts=verdict, against=against, mixes=mixes)
+    record.update(steps=steps, verdicts=verdict, against=against, mixes=mixes,
+                  **({"over_seeds": {name: {"seeds": sorted(by_seed[name]),
+                                            **over_seeds([by_seed[name][s] for s in sorted(by_seed[name])])}
+                                     for name in names}} if more_seeds else {}))
     save()
     text = report(parts, columns, steps, verdict, args, against, mixes, drawn)
+    if more_seeds:
+        text += "\n".join(seeds_report(by_seed, names)) + "\n"
     (out / "ship_check.md").write_text(text)
     print(text)
 

@@ -35,6 +35,27 @@ def test_fewer_classes_add_the_shipped_model_on_them_and_more_classes_draw_only_
     assert ship_check.restricted_mix(ship_check.SHIPPED_MIX, ["horse", "bird"]) == "horse=0.947368,bird=0.0526316"
 
 
+def test_further_seeds_are_checked_and_tabled_apart_with_their_means(ship_check):
+    for bad, words in (("0,1", "part 2's own seed"), ("1,x", "whole numbers"), ("2,2", "distinct"), ("-1", "at least 1")):
+        with pytest.raises(UserError, match=words):
+            ship_check.seed_list(bad)
+
+    def reading(top, p_horse, p_wings, share):
+        return {"judge_top_class": top, "judge_p_horse": p_horse, "judge_p_wings": p_wings,
+                "judge_score": ship_check.judge_score(p_horse, p_wings), "batch64_horse_share": share}
+
+    by_seed = {"shipped": {0: reading("horse", 0.62, 0.22, 0.83), 1: reading("horse", 0.97, 0.01, 0.83)},
+               "new": {1: reading("airplane", 0.3, 0.6, 0.47), 0: reading("horse", 0.64, 0.06, 0.64)}}
+    summary = ship_check.over_seeds(list(by_seed["shipped"].values()))
+    assert summary["searches"] == 2 and summary["horse_picks"] == 2 and summary["acceptance"] == 1
+    assert summary["mean_p_wings"] == pytest.approx(0.115)
+    lines = ship_check.seeds_report(by_seed, ["shipped", "new"])
+    table = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in lines if line.startswith("| ")}
+    assert table["judge: top class"] == ["horse / horse", "horse / airplane |"]  # seed 0 first, whatever the order
+    assert table["judge: p(bird) + p(airplane)"][1] == "0.06 / 0.60 (mean 0.330) |"
+    assert table["the issue's Pegasus acceptance"] == ["1 of 2", "0 of 2 |"]
+
+
 def test_a_candidate_without_horses_cannot_be_checked(ship_check):
     with pytest.raises(UserError, match="share no horse"):
         ship_check.comparison({"shipped": FOUR, "vehicles": (0, 1, 8, 9)})
