@@ -324,8 +324,9 @@ def seeds_report(by_seed: dict[str, dict[int, dict]], names: list[str]) -> list[
             ("judge: batch of 64, horse", lambda n: cells(n, lambda r: f"{r['batch64_horse_share']:.0%}")
              + f" (mean {summary[n]['mean_batch64_horse_share']:.0%})"),
             ("the issue's Pegasus acceptance", lambda n: f"{summary[n]['acceptance']} of {summary[n]['searches']}"))
-    return ["", f"(2, not the rule) the same search under seeds {', '.join(map(str, seeds))} (`--more-seeds`; "
-            "refinement skipped), the judge reading each pick; per seed in that order:", "",
+    return ["", f"(2, not the rule) part 2's search under seeds {', '.join(map(str, seeds))} (seed 0 is part 2's own; "
+            "the others `--more-seeds`', their refinement skipped: it does not move the pick), the judge reading each "
+            "pick; per seed in that order:", "",
             "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
             *[f"| {label} | " + " | ".join(cell(n) for n in names) + " |" for label, cell in rows]]
 
