@@ -413,7 +413,7 @@ def main():
                 present=(search_folder(out, name, seed) / "pegasus_x8.png").is_file())
     from PIL import Image
 
-    x8 = [np.asarray(Image.open(out / f"pegasus_{name}" / "pegasus_x8.png").convert("RGB")) for name in names]
+    x8 = [np.asarray(Image.open(search_folder(out, name, 0) / "pegasus_x8.png").convert("RGB")) for name in names]
     gap = np.full((x8[0].shape[0], 16, 3), 255, np.uint8)
     side = np.concatenate([part for img in x8 for part in (img, gap)][:-1], axis=1)
     sampling.picture(side[None]).save(out / "pegasus_x8.png")
