@@ -89,11 +89,22 @@ def measure(source: str, n: int, seed: int, evaluator, judge, data_dir, classes=
     return out
 
 
+def table_head(columns) -> list[str]:
+    """A markdown table's first two lines: an empty corner, then one column per label."""
+    columns = list(columns)
+    return ["| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+
+
+def table_row(label: str, cells) -> str:
+    """A markdown table's row: `label`, then the cells."""
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
 def table(results: dict) -> str:
     names = list(results)
-    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines = table_head(names)
     for key, label, fmt in ROWS:
-        lines.append(f"| {label} | " + " | ".join(fmt.format(results[k][key]) for k in names) + " |")
+        lines.append(table_row(label, (fmt.format(results[k][key]) for k in names)))
     return "\n".join(lines) + "\n"
 
 

@@ -60,7 +60,7 @@ import time
 
 import numpy as np
 
-from flagship_candidates import ROWS, load, measure, named_sources
+from flagship_candidates import ROWS, load, measure, named_sources, table_head, table_row
 from pegasus_batches import WINGS_AT_LEAST, batch, winged_horses
 from jaxgan import evaluator as evaluator_lib, pegasus, pretrained, sampling, wings
 from jaxgan.config import CIFAR10_CLASSES
@@ -246,8 +246,8 @@ def report(parts: dict, names: list[str], steps: dict, verdict: dict, args, agai
     """ship_check.md: a table per part, `names[0]` the shipped model (then the shipped model on a candidate's
     classes, where one has other classes: `against`), a verdict line per candidate (`drawn`: `comparison`'s)."""
     met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
-    head = ["| | " + " | ".join(f"{n} ({steps[n]})" for n in names) + " |", "|---|" + "---|" * len(names)]
-    row = lambda label, cell, part: f"| {label} | " + " | ".join(cell(parts[part][n]) for n in names) + " |"  # noqa
+    head = table_head(f"{n} ({steps[n]})" for n in names)
+    row = lambda label, cell, part: table_row(label, (cell(parts[part][n]) for n in names))  # noqa: E731
     says = lambda key: "; ".join(f"{n}: {met(verdict[n][key])}" for n in verdict) or "no candidate given"  # noqa
     other = {n: a for n, a in against.items() if a != "shipped"}
     more = {n: drawn[n] for n, a in against.items() if a == "shipped" and drawn[n]}  # a superset of the classes
@@ -332,8 +332,7 @@ def seeds_report(by_seed: dict[str, dict[int, dict]], names: list[str]) -> list[
     return ["", f"(2, not the rule) part 2's search under seeds {', '.join(map(str, seeds))} (seed 0 is part 2's own; "
             "the others `--more-seeds`', their refinement skipped: it does not move the pick), the judge reading each "
             "pick; per seed in that order:", "",
-            "| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names),
-            *[f"| {label} | " + " | ".join(cell(n) for n in names) + " |" for label, cell in rows]]
+            *table_head(names), *[table_row(label, (cell(n) for n in names)) for label, cell in rows]]
 
 
 def figures_report(runs: dict[int, dict], columns: list[str]) -> list[str]:
@@ -350,9 +349,8 @@ def figures_report(runs: dict[int, dict], columns: list[str]) -> list[str]:
 
     return ["", f"(1 and 3, not the rule) parts 1 and 3 under seeds {', '.join(map(str, seeds))} (seed 0 is the rule's "
             "own, the others `--more-seeds`'); per seed in that order:", "",
-            "| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns),
-            *[f"| {label} | " + " | ".join(cell(c, fmt, part, key) for c in columns) + " |"
-              for label, fmt, part, key in rows]]
+            *table_head(columns),
+            *[table_row(label, (cell(c, fmt, part, key) for c in columns)) for label, fmt, part, key in rows]]
 
 
 def met_over_seeds(by_seed: dict[int, dict]) -> dict:
